@@ -1,0 +1,115 @@
+"""Knobs of the synthetic MECG generator and its named presets.
+
+Every knob has the unit in its name or its comment. `preset("tiny")` builds in seconds
+for tests; `preset("demo")` in about a minute on 2 CPU cores; `preset("stress")` is
+large on purpose (for build and loader benchmarks).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticConfig:
+  """Size, content and physiology of a synthetic MECG.
+
+  Sizes:
+    num_subjects, trials_per_subject: the dataset grid (≤ 48 trials: one per clip
+      marker 101…148).
+    trial_seconds: length of every trial video, s.
+    rest_seconds: ECG recorded between two trials (and before the first), s.
+    fps: video frame rate, Hz (MECG: 150).
+    frame_height, frame_width: video size, pixels.
+    ecg_sampling_rate: Hz (MECG: 1000).
+    ecg_format: "npz" or "csv" for the continuous per-subject recording.
+
+  Expressions (counts are Poisson means per trial):
+    micro_per_trial, macro_per_trial: planted expressions.
+    micro_duration_s: (min, max) onset→offset of an ME (paper: ≤ 0.5 s).
+    macro_duration_s: (min, max) onset→offset of a macro-expression.
+    micro_amplitude_px, macro_amplitude_px: (min, max) peak displacement of the
+      AU motion at the apex, pixels at the rendered frame size.
+    min_gap_s: minimum gap between two planted expressions, s.
+
+  Distractors (per minute): blinks, head shifts, lighting flicker; sensor noise is
+  Gaussian with `sensor_noise_gray` standard deviation in gray levels.
+
+  Heart:
+    baseline_hr_bpm: (min, max) subject resting HR.
+    rsa_bpm: (min, max) respiratory sinus arrhythmia amplitude, bpm.
+    hr_response_share: share of MEs with a planted HR acceleration.
+    macro_hr_response_share: the same for macro-expressions.
+    hr_response_bpm: (min, max) size of the acceleration.
+    hr_response_latency_s: (min, max) delay from apex to the steepest HR rise.
+    hr_rise_s: time constant of the rise, s; hr_recovery_s: of the decay back.
+    spontaneous_hr_events_per_minute: accelerations locked to nothing, so that HR
+      slope carries information about MEs but not all of it.
+    ecg_noise_scale: multiplies every default ECG noise amplitude (0 = clean).
+  """
+
+  num_subjects: int = 6
+  trials_per_subject: int = 4
+  trial_seconds: float = 30.0
+  rest_seconds: float = 4.0
+  fps: float = 150.0
+  frame_height: int = 128
+  frame_width: int = 128
+  ecg_sampling_rate: float = 1000.0
+  ecg_format: str = "npz"
+
+  micro_per_trial: float = 3.0
+  macro_per_trial: float = 0.7
+  micro_duration_s: tuple[float, float] = (0.2, 0.5)
+  macro_duration_s: tuple[float, float] = (0.8, 2.5)
+  micro_amplitude_px: tuple[float, float] = (1.0, 2.2)
+  macro_amplitude_px: tuple[float, float] = (3.0, 5.0)
+  min_gap_s: float = 2.0
+
+  blinks_per_minute: float = 12.0
+  head_shifts_per_minute: float = 4.0
+  flicker_per_minute: float = 3.0
+  sensor_noise_gray: float = 2.0
+
+  baseline_hr_bpm: tuple[float, float] = (62.0, 82.0)
+  rsa_bpm: tuple[float, float] = (1.0, 2.5)
+  hr_response_share: float = 0.7
+  macro_hr_response_share: float = 0.3
+  hr_response_bpm: tuple[float, float] = (8.0, 14.0)
+  hr_response_latency_s: tuple[float, float] = (-0.2, 0.3)
+  hr_rise_s: float = 0.35
+  hr_recovery_s: float = 4.0
+  spontaneous_hr_events_per_minute: float = 1.0
+  ecg_noise_scale: float = 1.0
+
+  def __post_init__(self):
+    if not 1 <= self.trials_per_subject <= 48:
+      raise ValueError(f"trials_per_subject={self.trials_per_subject}: expected 1…48 "
+                       "(one trial per clip marker 101…148)")
+    if self.num_subjects < 1:
+      raise ValueError(f"num_subjects={self.num_subjects}: expected ≥ 1")
+    if self.ecg_format not in ("npz", "csv"):
+      raise ValueError(f"ecg_format={self.ecg_format!r}: expected 'npz' or 'csv'")
+    if self.micro_duration_s[1] > 0.5:
+      raise ValueError("micro_duration_s: an ME lasts at most 0.5 s (onset→offset)")
+    if self.macro_duration_s[0] <= 0.5:
+      raise ValueError("macro_duration_s: a macro-expression lasts more than 0.5 s")
+    if min(self.frame_height, self.frame_width) < 64:
+      raise ValueError("frame_height/frame_width: expected ≥ 64 pixels")
+
+
+PRESETS = {
+    "tiny": SyntheticConfig(num_subjects=3, trials_per_subject=2, trial_seconds=10.0,
+                            rest_seconds=3.0, frame_height=96, frame_width=96,
+                            micro_per_trial=2.5, min_gap_s=1.5),
+    "demo": SyntheticConfig(),
+    "stress": SyntheticConfig(num_subjects=20, trials_per_subject=12, trial_seconds=60.0,
+                              frame_height=160, frame_width=160),
+}
+
+
+def preset(name: str, **overrides) -> SyntheticConfig:
+  """Returns the named preset ("tiny", "demo", "stress") with fields overridden."""
+  if name not in PRESETS:
+    raise ValueError(f"unknown synthetic preset {name!r}; expected one of {sorted(PRESETS)}")
+  return dataclasses.replace(PRESETS[name], **overrides)

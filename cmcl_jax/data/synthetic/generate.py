@@ -1,0 +1,143 @@
+"""Writes a complete synthetic MECG raw layout (DESIGN §3) and its ground truth.
+
+Layout written under `out_dir`:
+  coding_file.xlsx                      the authors' column format (no Macro/Micro column)
+  videos/<subject>/<emotion>_<index>_<marker>_<subject>_<yyyymmdd>.avi   MJPG, `fps`
+  ecg/<subject>_<yyyymmdd>.npz|.csv     one continuous recording per subject session with
+                                        a marker channel: the clip's code (101…148)
+                                        during the first 10 ms of each trial video
+  ground_truth.json                     everything planted, frames and seconds
+  ground_truth/<subject>.npz            planted beats and HR curve of the session
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from cmcl_jax.data import coding
+from cmcl_jax.data import ecg_io
+from cmcl_jax.data import video_io
+from cmcl_jax.data.synthetic import faces
+from cmcl_jax.data.synthetic import heart
+from cmcl_jax.data.synthetic import schedule
+from cmcl_jax.data.synthetic.config import SyntheticConfig
+from cmcl_jax.ecg.simulate import EcgNoise, simulate_ecg
+
+MARKER_PULSE_S = 0.01
+CODING_FILE_NAME = "coding_file.xlsx"
+GROUND_TRUTH_NAME = "ground_truth.json"
+
+
+def generate(out_dir, config: SyntheticConfig, seed: int = 0,
+             progress: bool = True) -> dict:
+  """Writes the raw layout of a synthetic MECG and returns its ground truth.
+
+  Args:
+    out_dir: folder to write into (created; existing generated files are replaced).
+    config: sizes and content knobs, e.g. `synthetic.preset("tiny")`.
+    seed: everything written is a function of (config, seed).
+    progress: show a progress bar over trials.
+
+  Returns:
+    The ground truth also written to `out_dir/ground_truth.json`.
+  """
+  out_dir = Path(out_dir)
+  (out_dir / "ground_truth").mkdir(parents=True, exist_ok=True)
+  subject_rngs = np.random.default_rng(seed).spawn(config.num_subjects)
+  subjects, coded = [], []
+  bar = tqdm(total=config.num_subjects * config.trials_per_subject, unit="trial",
+             desc="synthesize", disable=not progress)
+  for number, rng in enumerate(subject_rngs, start=1):
+    subject = f"subj{number:02d}"
+    record, expressions = _write_subject(out_dir, config, subject, rng, bar)
+    subjects.append(record)
+    coded.extend(expressions)
+  bar.close()
+  coded = [dataclasses.replace(e, row=row) for row, e in enumerate(coded, start=2)]
+  coding.write_coding_file(coded, out_dir / CODING_FILE_NAME)
+  truth = {"generator": "cmcl_jax.data.synthetic", "seed": seed,
+           "config": dataclasses.asdict(config), "coding_file": CODING_FILE_NAME,
+           "subjects": subjects}
+  (out_dir / GROUND_TRUTH_NAME).write_text(json.dumps(truth, indent=1))
+  return truth
+
+
+def load_ground_truth(root) -> dict:
+  """Reads `ground_truth.json` of a generated layout."""
+  return json.loads((Path(root) / GROUND_TRUTH_NAME).read_text())
+
+
+def _write_subject(out_dir, config, subject, rng, bar):
+  date = datetime.date(2023, 7, 1) + datetime.timedelta(days=int(rng.integers(0, 60)))
+  stamp = date.strftime("%Y%m%d")
+  plans = schedule.plan_subject_trials(config, subject, rng)
+  num_frames = int(round(config.trial_seconds * config.fps))
+  trial_starts = config.rest_seconds + np.arange(len(plans)) * (
+      config.trial_seconds + config.rest_seconds)
+  duration_s = float(trial_starts[-1] + config.trial_seconds + config.rest_seconds)
+
+  responses = [(start + e.apex_s + e.hr_latency_s, e.hr_size_bpm)
+               for start, plan in zip(trial_starts, plans)
+               for e in plan.expressions if e.hr_response]
+  times, sizes = zip(*responses) if responses else ((), ())
+  planted_heart = heart.plan_heart(config, duration_s, times, sizes, rng)
+  ecg = simulate_ecg(planted_heart.beats_s, duration_s, config.ecg_sampling_rate,
+                     noise=EcgNoise().scaled(config.ecg_noise_scale), rng=rng)
+  marker = np.zeros(ecg.shape, np.int16)
+  pulse = int(round(MARKER_PULSE_S * config.ecg_sampling_rate))
+  for start, plan in zip(trial_starts, plans):
+    first = int(round(start * config.ecg_sampling_rate))
+    marker[first:first + pulse] = plan.marker
+  ecg_path = out_dir / "ecg" / f"{subject}_{stamp}.{config.ecg_format}"
+  ecg_io.write_recording(ecg_path, ecg_io.EcgRecording(ecg, marker, config.ecg_sampling_rate))
+  np.savez(out_dir / "ground_truth" / f"{subject}.npz", beats_s=planted_heart.beats_s,
+           hr_times_s=planted_heart.times_s, hr_bpm=planted_heart.hr_bpm)
+
+  face = faces.make_face(config.frame_height, config.frame_width, rng)
+  camera_start_clock_s = float(rng.uniform(9, 18) * 3600)
+  annotated = datetime.datetime(2024, 5, 1, 9, 0) + datetime.timedelta(
+      minutes=int(rng.integers(0, 60 * 24 * 60)))
+  trials, expressions = [], []
+  for start, plan in zip(trial_starts, plans):
+    video_name = f"{plan.emotion}_{plan.clip_index}_{plan.marker}_{subject}_{stamp}.avi"
+    video_rel = Path("videos") / subject / video_name
+    (out_dir / video_rel).parent.mkdir(parents=True, exist_ok=True)
+    video_io.write_video(out_dir / video_rel,
+                         faces.render_trial(face, plan, num_frames, config.fps,
+                                            config.sensor_noise_gray, rng),
+                         config.fps)
+    clock0 = camera_start_clock_s + float(start)
+    for e in plan.expressions:
+      expressions.append(coding.Expression(
+          row=0, subject=subject, video=video_name, marker=plan.marker,
+          onset_s=e.onset_s, apex_s=e.apex_s, offset_s=e.offset_s,
+          onset_clock_s=clock0 + e.onset_s, apex_clock_s=clock0 + e.apex_s,
+          offset_clock_s=clock0 + e.offset_s, action_units=e.action_units,
+          emotion=e.emotion, kind=e.kind, annotated_on=annotated))
+    trials.append({
+        "video": video_rel.as_posix(), "marker": plan.marker, "emotion": plan.emotion,
+        "start_in_recording_s": float(start), "num_frames": num_frames,
+        "expressions": [_frames_of(dataclasses.asdict(e), config.fps)
+                        for e in plan.expressions],
+        "distractors": [_frames_of(dataclasses.asdict(d), config.fps)
+                        for d in plan.distractors]})
+    bar.update()
+  record = {"subject": subject, "date": stamp,
+            "ecg": ecg_path.relative_to(out_dir).as_posix(),
+            "camera_start_clock_s": camera_start_clock_s,
+            "spontaneous_hr_s": planted_heart.spontaneous_s.tolist(), "trials": trials}
+  return record, expressions
+
+
+def _frames_of(event: dict, fps: float) -> dict:
+  """Adds `<name>_frame` next to every `<name>_s` time of an event."""
+  event = {k: list(v) if isinstance(v, tuple) else v for k, v in event.items()}
+  for key in [k for k in event if k.endswith("_s") and k != "hr_latency_s"]:
+    event[key[:-2] + "_frame"] = int(round(event[key] * fps))
+  return event
