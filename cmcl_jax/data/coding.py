@@ -164,7 +164,7 @@ class Expression:
     dif: int | None = dataclasses.field(default=None, compare=False)
 
     def frames(self, fps: float = MECG_FPS) -> tuple[int, int, int]:
-        """(onset, apex, offset) frame indices at ``fps`` frames/s, rounded half up."""
+        """(onset, apex, offset) nearest frame indices at ``fps`` frames/s."""
         return (seconds_to_frame(self.onset_s, fps), seconds_to_frame(self.apex_s, fps),
                 seconds_to_frame(self.offset_s, fps))
 
@@ -202,12 +202,14 @@ class Finding:
 
 
 def seconds_to_frame(seconds: float, fps: float = MECG_FPS) -> int:
-    """Frame index of a time in seconds at ``fps`` frames/s, rounded half up.
+    """Nearest frame index of a time in seconds at ``fps`` frames/s: ``round(t × fps)``.
 
-    The time is first rounded to whole milliseconds, so that 24.33 s at 150 fps is
-    frame 3650 whatever the float error of 24.33 × 150.
+    This is the convention of the rest of cmcl_jax (the synthetic ground truth
+    included). Exact ties are common, since at 150 fps every time with an odd last
+    hundredth falls half-way between two frames: they go the way the float product
+    falls, then to the even frame (24.33 s → 3649.4999999999995 → frame 3649).
     """
-    return math.floor(round(seconds * 1000.0) * fps / 1000.0 + 0.5)
+    return round(seconds * fps)
 
 
 def expression_kind(onset_s: float, apex_s: float, offset_s: float) -> str:
