@@ -41,11 +41,13 @@ class Problem:
     code: short machine-readable reason, e.g. "video_missing".
     where: the file, folder or coding-file row concerned.
     message: what was found and what was expected.
+    subject: the subject concerned, where one is.
   """
 
   code: str
   where: str
   message: str
+  subject: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,7 +147,7 @@ def discover(root: str | os.PathLike, coding_file: str | os.PathLike | None = No
       for e in rows:
         problems.append(Problem("video_missing", f"{coding_path.name} row {e.row}",
                                 f"Filename {e.video!r}: no video file or frame folder of "
-                                f"that name under {root}; expression skipped"))
+                                f"that name under {root}; expression skipped", e.subject))
 
   trials = []
   for stem, video in sorted(videos.items()):
@@ -156,13 +158,14 @@ def discover(root: str | os.PathLike, coding_file: str | os.PathLike | None = No
         problems.append(Problem(
             "row_disagrees_with_filename", f"{coding_path.name} row {e.row}",
             f"Subject {e.subject!r}/Marker {e.marker} but the Filename says "
-            f"{parts['subject']!r}/{parts['marker']}; the Filename is used"))
+            f"{parts['subject']!r}/{parts['marker']}; the Filename is used",
+            parts["subject"]))
     ecg, per_trial = _ecg_for(stem, parts, ecg_files)
     if ecg is None:
       problems.append(Problem("ecg_missing", str(video.relative_to(root)),
                               f"no ECG file named {stem}.* (per trial) or "
                               f"{parts['subject']}_{parts['date']}.* / {parts['subject']}.* "
-                              "(session) under the root"))
+                              "(session) under the root", parts["subject"]))
     trials.append(Trial(subject=parts["subject"], name=stem, video=video,
                         marker=int(parts["marker"]), emotion=parts["emotion"].lower(),
                         date=parts["date"], ecg=ecg, ecg_is_per_trial=per_trial,

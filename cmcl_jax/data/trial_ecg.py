@@ -84,7 +84,8 @@ def read_trial_ecg(trial: Trial, video_duration_s: float, *, pad_s: float = 0.0,
   where = str(trial.ecg)
   if expected_rate and abs(rate - expected_rate) > RATE_TOLERANCE * expected_rate:
     problems.append(Problem("sampling_rate_mismatch", where,
-                            f"recorded at {rate:g} Hz, the dataset expects {expected_rate:g} Hz"))
+                            f"recorded at {rate:g} Hz, the dataset expects {expected_rate:g} Hz",
+                            trial.subject))
   if trial.ecg_is_per_trial:
     frame0 = 0
   else:
@@ -96,7 +97,8 @@ def read_trial_ecg(trial: Trial, video_duration_s: float, *, pad_s: float = 0.0,
     if len(onsets) > 1:
       problems.append(Problem("marker_repeated", where,
                               f"marker {trial.marker} starts {len(onsets)} times (at "
-                              f"{[round(o / rate, 3) for o in onsets]} s); the first is used"))
+                              f"{[round(o / rate, 3) for o in onsets]} s); the first is used",
+                              trial.subject))
     frame0 = onsets[0]
   last = frame0 + int(np.ceil(video_duration_s * rate))
   if last > len(recording.ecg):
@@ -110,5 +112,6 @@ def read_trial_ecg(trial: Trial, video_duration_s: float, *, pad_s: float = 0.0,
     start = (first - frame0) / rate
     problems.append(Problem(f"ecg_{problem.kind}", where,
                             f"{problem.kind} from {problem.start_s + start:.3f} s to "
-                            f"{problem.end_s + start:.3f} s of trial {trial.name}"))
+                            f"{problem.end_s + start:.3f} s of trial {trial.name}",
+                            trial.subject))
   return TrialEcg(ecg, rate, (first - frame0) / rate, tuple(problems))

@@ -62,7 +62,7 @@ class SyntheticConfig:
   macro_per_trial: float = 0.7
   micro_duration_s: tuple[float, float] = (0.2, 0.5)
   macro_duration_s: tuple[float, float] = (0.8, 2.5)
-  micro_amplitude_px: tuple[float, float] = (1.0, 2.2)
+  micro_amplitude_px: tuple[float, float] = (1.3, 2.5)
   macro_amplitude_px: tuple[float, float] = (3.0, 5.0)
   min_gap_s: float = 2.0
 
@@ -72,12 +72,12 @@ class SyntheticConfig:
   sensor_noise_gray: float = 2.0
 
   baseline_hr_bpm: tuple[float, float] = (62.0, 82.0)
-  rsa_bpm: tuple[float, float] = (1.0, 2.5)
+  rsa_bpm: tuple[float, float] = (0.8, 2.0)
   hr_response_share: float = 0.7
   macro_hr_response_share: float = 0.3
-  hr_response_bpm: tuple[float, float] = (8.0, 14.0)
+  hr_response_bpm: tuple[float, float] = (10.0, 16.0)
   hr_response_latency_s: tuple[float, float] = (-0.2, 0.3)
-  hr_rise_s: float = 0.35
+  hr_rise_s: float = 0.3
   hr_recovery_s: float = 4.0
   spontaneous_hr_events_per_minute: float = 1.0
   ecg_noise_scale: float = 1.0

@@ -7,7 +7,7 @@ Layout written under `out_dir`:
                                         a marker channel: the clip's code (101…148)
                                         during the first 10 ms of each trial video
   ground_truth.json                     everything planted, frames and seconds
-  ground_truth/<subject>.npz            planted beats and HR curve of the session
+  ground_truth/<subject>_heart.npz      planted beats and HR curve of the session
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def _write_subject(out_dir, config, subject, rng, bar):
     marker[first:first + pulse] = plan.marker
   ecg_path = out_dir / "ecg" / f"{subject}_{stamp}.{config.ecg_format}"
   ecg_io.write_recording(ecg_path, ecg_io.EcgRecording(ecg, marker, config.ecg_sampling_rate))
-  np.savez(out_dir / "ground_truth" / f"{subject}.npz", beats_s=planted_heart.beats_s,
+  np.savez(out_dir / "ground_truth" / f"{subject}_heart.npz", beats_s=planted_heart.beats_s,
            hr_times_s=planted_heart.times_s, hr_bpm=planted_heart.hr_bpm)
 
   face = faces.make_face(config.frame_height, config.frame_width, rng)
@@ -139,5 +139,5 @@ def _frames_of(event: dict, fps: float) -> dict:
   """Adds `<name>_frame` next to every `<name>_s` time of an event."""
   event = {k: list(v) if isinstance(v, tuple) else v for k, v in event.items()}
   for key in [k for k in event if k.endswith("_s") and k != "hr_latency_s"]:
-    event[key[:-2] + "_frame"] = int(round(event[key] * fps))
+    event[key[:-2] + "_frame"] = coding.seconds_to_frame(event[key], fps)
   return event

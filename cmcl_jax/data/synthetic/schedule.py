@@ -119,11 +119,11 @@ def _place_expression(config, kind, emotion, placed, rng, attempts=50):
   else:
     return None
   # Onset→apex ≤ 250 ms keeps an ME micro by the paper's rule; a macro-expression
-  # rises for longer than that so that the rule classifies it as macro.
+  # rises for well over that so that the rule classifies it as macro.
   if kind == "micro":
     rise = min(rng.uniform(0.35, 0.6) * duration, 0.25)
   else:
-    rise = rng.uniform(0.3, 0.45) * duration
+    rise = max(rng.uniform(0.3, 0.45) * duration, 0.3)
   amplitude_range = config.micro_amplitude_px if kind == "micro" else config.macro_amplitude_px
   share = config.hr_response_share if kind == "micro" else config.macro_hr_response_share
   responds = bool(rng.random() < share)

@@ -1,0 +1,108 @@
+"""The synthetic MECG holds the signal it claims to plant, and nothing is too easy."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cmcl_jax import ecg
+from cmcl_jax import video
+from cmcl_jax.data import coding
+from cmcl_jax.data import ecg_io
+from cmcl_jax.data import layout
+from cmcl_jax.data import synthetic
+from cmcl_jax.data import trial_ecg
+from cmcl_jax.data import video_io
+
+
+def _trials(truth):
+  return {t["video"].split("/")[-1][:-4]: t for s in truth["subjects"] for t in s["trials"]}
+
+
+def test_same_seed_same_layout(tiny_raw, tmp_path):
+  root, truth = tiny_raw
+  config = synthetic.preset("tiny", num_subjects=1)
+  first = synthetic.generate(tmp_path / "a", config, seed=0, progress=False)
+  again = synthetic.generate(tmp_path / "b", config, seed=0, progress=False)
+  other = synthetic.generate(tmp_path / "c", config, seed=1, progress=False)
+  assert json.dumps(first) == json.dumps(again) != json.dumps(other)
+  video_a = next((tmp_path / "a" / "videos").rglob("*.avi")).read_bytes()
+  video_b = next((tmp_path / "b" / "videos").rglob("*.avi")).read_bytes()
+  assert video_a == video_b
+
+
+def test_coding_file_matches_ground_truth_and_paper_rule(tiny_raw):
+  root, truth = tiny_raw
+  rows = coding.read_coding_file(root / "coding_file.xlsx")
+  planted = [e for t in _trials(truth).values() for e in t["expressions"]]
+  assert len(rows) == len(planted) > 10
+  assert {e.kind for e in rows} == {"micro", "macro"} or {e.kind for e in rows} == {"micro"}
+  for row in rows:
+    assert row.kind == coding.expression_kind(row.onset_s, row.apex_s, row.offset_s)
+    if row.kind == "micro":
+      assert row.offset_s - row.onset_s <= 0.5
+  assert coding.summarize_findings(coding.validate_expressions(rows))["stamp_duration_mismatch"] == 0
+
+
+def test_r_peaks_found_by_neurokit_match_planted_beats(tiny_raw):
+  root, truth = tiny_raw
+  for subject in truth["subjects"]:
+    recording = ecg_io.read_recording(root / subject["ecg"])
+    planted = np.load(root / "ground_truth" / f"{subject['subject']}_heart.npz")["beats_s"]
+    times = np.arange(0, recording.duration_s, 0.01)
+    found = ecg.heart_rate(recording.ecg, recording.sampling_rate, times).r_peaks_s
+    nearest_found = np.abs(planted[:, None] - found[None, :]).min(axis=1)
+    nearest_planted = np.abs(found[:, None] - planted[None, :]).min(axis=1)
+    sensitivity = np.mean(nearest_found <= 0.010)
+    ppv = np.mean(nearest_planted <= 0.010)
+    assert sensitivity >= 0.99 and ppv >= 0.99, (subject["subject"], sensitivity, ppv)
+
+
+def test_hr_slope_is_high_at_responding_apexes_only(tiny_raw):
+  root, truth = tiny_raw
+  planted = _trials(truth)
+  responding, silent = [], []
+  for trial in layout.discover(root).trials:
+    cut = trial_ecg.read_trial_ecg(trial, 10.0, pad_s=3.0)
+    frame_times = np.arange(1500) / 150.0
+    hr = ecg.heart_rate(cut.ecg, cut.sampling_rate, frame_times - cut.start_s)
+    trial_mean = ecg.mean_hrs(hr)
+    for e in planted[trial.name]["expressions"]:
+      ratio = ecg.hrs_at(hr, e["apex_s"] - cut.start_s) / trial_mean
+      (responding if e["hr_response"] else silent).append(ratio)
+  assert len(responding) >= 5 and len(silent) >= 2
+  assert np.mean(responding) > 1.8, responding
+  assert np.mean(responding) > 1.5 * np.mean(silent), (responding, silent)
+
+
+def test_flow_peaks_at_mes_and_at_distractors_alike(tiny_raw):
+  root, truth = tiny_raw
+  planted = _trials(truth)
+  rng = np.random.default_rng(0)
+  motion = {"micro": [], "blink": [], "quiet": []}
+  for trial in layout.discover(root).trials:
+    frames = list(video_io.iter_frames(trial.video, grayscale=True))
+    x, y, w, h = video.track_face(frames, fps=150.0).boxes[0]
+
+    def peak_motion(a, b):
+      flow = video.optical_flow([frames[a][y:y + h, x:x + w], frames[b][y:y + h, x:x + w]],
+                                method="dis", size=(64, 64))[0]
+      flow = flow - np.median(flow.reshape(-1, 2), axis=0)
+      return np.percentile(video.flow_magnitude(flow), 99)
+
+    p = planted[trial.name]
+    for e in p["expressions"]:
+      if e["kind"] == "micro":
+        motion["micro"].append(peak_motion(e["onset_frame"], e["apex_frame"]))
+    for d in p["distractors"]:
+      if d["kind"] == "blink":
+        motion["blink"].append(peak_motion(d["start_frame"], (d["start_frame"] + d["end_frame"]) // 2))
+    busy = [(e["onset_frame"], e["offset_frame"]) for e in p["expressions"]] + [
+        (d["start_frame"], d["end_frame"]) for d in p["distractors"]]
+    for a in rng.integers(0, len(frames) - 30, 12):
+      if all(a + 25 < start - 75 or a > end + 75 for start, end in busy):
+        motion["quiet"].append(peak_motion(a, a + 25))
+  quiet = np.median(motion["quiet"])
+  assert len(motion["quiet"]) >= 5 and len(motion["blink"]) >= 2
+  assert np.median(motion["micro"]) > 1.8 * quiet, motion
+  assert np.median(motion["blink"]) > 1.8 * quiet, motion
