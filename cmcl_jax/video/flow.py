@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-from cmcl_jax.video.frames import check_size, to_gray
+from cmcl_jax.video.frames import check_size, resize_gray, to_gray
 
 METHODS = ("dis", "farneback")
 DEFAULT_SIZE = (128, 128)
@@ -63,13 +63,7 @@ class FlowEstimator:
 
 def prepare(frame: np.ndarray, size: tuple[int, int] = DEFAULT_SIZE, *, name: str = "frame"):
     """uint8 (h, w) or (h, w, 3) BGR crop → uint8 (H, W) gray at `size` = (H, W)."""
-    gray = to_gray(frame, name=name)
-    out_h, out_w = check_size(size)
-    if gray.shape == (out_h, out_w):
-        return gray
-    shrink = gray.shape[0] >= out_h and gray.shape[1] >= out_w
-    interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    return cv2.resize(gray, (out_w, out_h), interpolation=interpolation)
+    return resize_gray(to_gray(frame, name=name), check_size(size))
 
 
 def optical_flow(
@@ -132,18 +126,20 @@ def flow_from_reference(
 def subtract_global_motion(flow: np.ndarray) -> np.ndarray:
     """Remove the global (head) translation of each flow field.
 
-    The per-field median of each component over H, W is the translation most
-    pixels share — the head, as long as the moving muscles cover less than half
-    of the crop — and is robust to the local motion being measured.
+    The per-field median of each component is the translation most pixels share —
+    the head, as long as the moving muscles cover less than half of the crop — and
+    is robust to the local motion being measured. It is taken over every other
+    pixel in each direction: DIS and Farneback fields are smooth at that scale,
+    and it is 4× cheaper.
 
     Args:
       flow: (..., H, W, 2) float.
 
     Returns:
-      float32 array of the same shape whose per-field median flow is zero.
+      float32 array of the same shape, minus each field's median flow vector.
     """
     flow = _check_flow(flow)
-    median = np.median(flow, axis=(-3, -2), keepdims=True)
+    median = np.median(flow[..., ::2, ::2, :], axis=(-3, -2), keepdims=True)
     return (flow - median).astype(np.float32, copy=False)
 
 

@@ -3,7 +3,8 @@
 Policy (see README, "Signal features: video"):
 
 1. Detect the face with the Haar cascade on every `detect_every`-th frame only
-   (default: 10 detections per second of video).
+   (default: 5 detections per second of video; one Haar scan costs ~10–20 ms,
+   so detecting on every frame would dominate the per-frame budget).
 2. Box size: the median detected width and height over the trial, so the crop scale
    is constant and flow is not polluted by detector jitter in size.
 3. Box centre: detected centres that jump more than `outlier_frac` × box size away
@@ -25,12 +26,11 @@ import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 
-import cv2
 import numpy as np
 import scipy.signal
 
 from cmcl_jax.video.face import Box, detect_face
-from cmcl_jax.video.frames import check_frame, check_size
+from cmcl_jax.video.frames import check_frame, check_size, resize_gray, to_gray
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def track_face(
       frames: every frame of the trial in order, uint8 (H, W) or (H, W, 3) BGR.
         Frames between detections are only counted, never processed.
       fps: frame rate, Hz.
-      detect_every: run the detector on every k-th frame; default round(fps / 10).
+      detect_every: run the detector on every k-th frame; default round(fps / 5).
       smooth_s: length of the centre-smoothing window, seconds.
       fallback_box: box used when no face is found on any sampled frame; default
         `centred_box`.
@@ -208,25 +208,19 @@ def crop_face(frame: np.ndarray, box: Box, size: tuple[int, int] = (128, 128)) -
       size: output (H_out, W_out), pixels.
 
     Returns:
-      uint8 (H_out, W_out) grayscale crop (area interpolation when shrinking).
+      uint8 (H_out, W_out) grayscale crop (anti-aliased when shrinking, see
+      `frames.resize_gray`).
     """
     check_frame(frame)
-    out_h, out_w = check_size(size)
     x0, y0, w, h = _clip_box(*box, frame_shape=frame.shape[:2])
-    crop = frame[y0 : y0 + h, x0 : x0 + w]
-    if crop.ndim == 3:
-        crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    shrink = w >= out_w and h >= out_h
-    return cv2.resize(
-        crop, (out_w, out_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    )
+    return resize_gray(to_gray(frame[y0 : y0 + h, x0 : x0 + w]), check_size(size))
 
 
 def _detect_step(fps: float, detect_every: int | None) -> int:
     if not fps > 0:
         raise ValueError(f"fps: expected a positive frame rate in Hz, got {fps}")
     if detect_every is None:
-        return max(1, round(fps / 10))
+        return max(1, round(fps / 5))
     if detect_every < 1:
         raise ValueError(f"detect_every: expected >= 1 frame, got {detect_every}")
     return int(detect_every)
