@@ -58,7 +58,7 @@ class FlowEstimator:
             flow = self._dis.calc(prev, nxt, None)
         else:
             flow = cv2.calcOpticalFlowFarneback(prev, nxt, None, **FARNEBACK_PARAMS)
-        return subtract_global_motion(flow) if self.remove_global_motion else flow
+        return _subtract_median_inplace(flow) if self.remove_global_motion else flow
 
 
 def prepare(frame: np.ndarray, size: tuple[int, int] = DEFAULT_SIZE, *, name: str = "frame"):
@@ -138,15 +138,23 @@ def subtract_global_motion(flow: np.ndarray) -> np.ndarray:
     Returns:
       float32 array of the same shape, minus each field's median flow vector.
     """
-    flow = _check_flow(flow)
-    median = np.median(flow[..., ::2, ::2, :], axis=(-3, -2), keepdims=True)
-    return (flow - median).astype(np.float32, copy=False)
+    flow = _check_flow(flow).astype(np.float32)  # a contiguous copy
+    for field in flow.reshape(-1, *flow.shape[-3:]):
+        _subtract_median_inplace(field)
+    return flow
 
 
 def flow_magnitude(flow: np.ndarray) -> np.ndarray:
     """Euclidean length of each flow vector: (..., H, W, 2) → (..., H, W) float32, pixels."""
     flow = _check_flow(flow)
     return np.sqrt(flow[..., 0] ** 2 + flow[..., 1] ** 2, dtype=np.float32)
+
+
+def _subtract_median_inplace(field: np.ndarray) -> np.ndarray:
+    """(H, W, 2) float32, modified in place. OpenCV's per-channel scalar subtraction
+    is ~10× faster than NumPy broadcasting over a length-2 last axis."""
+    dx, dy = np.median(field[::2, ::2].reshape(-1, 2), axis=0)
+    return cv2.subtract(field, (float(dx), float(dy), 0.0, 0.0), dst=field)
 
 
 def _check_flow(flow: np.ndarray) -> np.ndarray:
