@@ -7,7 +7,6 @@ r"""Writes a synthetic MECG raw layout (videos, ECG with markers, coding file).
 `--set=num_subjects=8 --set=hr_response_share=0.5`.
 """
 
-import dataclasses
 import time
 
 from absl import app
@@ -21,32 +20,13 @@ _SEED = flags.DEFINE_integer("seed", 0, "Random seed: the output is a function o
 _SET = flags.DEFINE_multi_string("set", [], "Override a config field: name=value.")
 
 
-def parse_overrides(assignments: list[str]) -> dict:
-  """`["num_subjects=4", "fps=100"]` → typed overrides of `SyntheticConfig` fields."""
-  fields = {f.name: f for f in dataclasses.fields(synthetic.SyntheticConfig)}
-  defaults = synthetic.SyntheticConfig()
-  overrides = {}
-  for assignment in assignments:
-    name, _, text = assignment.partition("=")
-    if name not in fields or not text:
-      raise app.UsageError(f"--set={assignment}: expected name=value with name one of "
-                           f"{sorted(fields)}")
-    default = getattr(defaults, name)
-    try:
-      if isinstance(default, tuple):
-        overrides[name] = tuple(float(v) for v in text.split(","))
-      else:
-        overrides[name] = type(default)(text)
-    except ValueError:
-      raise app.UsageError(f"--set={assignment}: {text!r} is not a "
-                           f"{type(default).__name__}") from None
-  return overrides
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  config = synthetic.preset(_PRESET.value, **parse_overrides(_SET.value))
+  try:
+    config = synthetic.preset(_PRESET.value, **synthetic.parse_overrides(_SET.value))
+  except ValueError as error:
+    raise app.UsageError(f"--set: {error}") from None
   start = time.perf_counter()
   truth = synthetic.generate(_OUT.value, config, seed=_SEED.value)
   trials = [t for s in truth["subjects"] for t in s["trials"]]

@@ -108,6 +108,30 @@ PRESETS = {
 }
 
 
+def parse_overrides(assignments) -> dict:
+  """`["num_subjects=4", "rsa_bpm=1,2"]` → typed overrides of `SyntheticConfig` fields.
+
+  Raises:
+    ValueError: naming the assignment, for an unknown field or a badly typed value.
+  """
+  defaults = SyntheticConfig()
+  names = [f.name for f in dataclasses.fields(SyntheticConfig)]
+  overrides = {}
+  for assignment in assignments:
+    name, _, text = assignment.partition("=")
+    if name not in names or not text:
+      raise ValueError(f"{assignment!r}: expected name=value with name one of {names}")
+    default = getattr(defaults, name)
+    try:
+      if isinstance(default, tuple):
+        overrides[name] = tuple(float(v) for v in text.split(","))
+      else:
+        overrides[name] = type(default)(text)
+    except ValueError:
+      raise ValueError(f"{assignment!r}: {text!r} is not a {type(default).__name__}") from None
+  return overrides
+
+
 def preset(name: str, **overrides) -> SyntheticConfig:
   """Returns the named preset ("tiny", "demo", "stress") with fields overridden."""
   if name not in PRESETS:

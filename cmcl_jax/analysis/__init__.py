@@ -1,0 +1,1 @@
+"""Analyses and figures of ECG and expressions."""

@@ -1,0 +1,83 @@
+"""Figures people would rather see than read: a trial's physiology, an expression's face.
+
+Every function draws into a new matplotlib figure and returns it; callers save it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file backend)
+import numpy as np  # noqa: E402
+
+from cmcl_jax.ecg import HeartRate  # noqa: E402
+
+_KIND_COLOURS = {"micro": "tab:red", "macro": "tab:purple"}
+
+
+def plot_visual_inspection(ecg: np.ndarray, ecg_times_s: np.ndarray, hr: HeartRate,
+                           apexes: Sequence[tuple[float, str]], title: str = "",
+                           hr_times_offset_s: float = 0.0) -> plt.Figure:
+  """The paper's visual-inspection plot: ECG, HR and HR slope with ME apex lines.
+
+  Args:
+    ecg: (N,) ECG, mV.
+    ecg_times_s: (N,) sample times, s from the trial video's frame 0.
+    hr: heart rate of that ECG, its `times_s` counted from the ECG's first sample.
+    apexes: (apex time s from frame 0, kind "micro"/"macro") of each expression.
+    title: figure title (use opaque trial ids, never a person's name).
+    hr_times_offset_s: time of the ECG's first sample from frame 0, s (≤ 0 when the
+      ECG was cut with context before the trial).
+  """
+  figure, (ax_ecg, ax_hr, ax_hrs) = plt.subplots(3, 1, figsize=(12, 6), sharex=True)
+  hr_times = hr.times_s + hr_times_offset_s
+  ax_ecg.plot(ecg_times_s, ecg, lw=0.5, color="black")
+  ax_ecg.set_ylabel("ECG (mV)")
+  ax_hr.plot(hr_times, hr.hr_bpm, color="tab:blue")
+  beats = hr.r_peaks_s + hr_times_offset_s
+  ax_ecg.plot(beats, np.interp(beats, ecg_times_s, ecg), "o", ms=2, color="tab:orange",
+              label="R-peaks")
+  ax_hr.set_ylabel("HR (bpm)")
+  ax_hrs.plot(hr_times, hr.hrs_bpm_per_s, color="tab:green")
+  mean = float(np.mean(hr.hrs_bpm_per_s[hr.quality])) if hr.quality.any() else np.nan
+  ax_hrs.axhline(mean, ls=":", color="gray", label=f"trial mean {mean:.2f} bpm/s")
+  ax_hrs.axhline(2 * mean, ls="--", color="gray", label="2 × mean (CCF, η = 2)")
+  ax_hrs.set_ylabel("HRS (bpm/s)")
+  ax_hrs.set_xlabel("time from video frame 0 (s)")
+  for axis in (ax_ecg, ax_hr, ax_hrs):
+    for apex, kind in apexes:
+      axis.axvline(apex, color=_KIND_COLOURS.get(kind, "black"), lw=1, alpha=0.7)
+  handles = [plt.Line2D([], [], color=c, label=f"{k} apex") for k, c in _KIND_COLOURS.items()]
+  ax_ecg.legend(handles=handles + ax_ecg.get_legend_handles_labels()[0],
+                loc="upper right", fontsize=8)
+  ax_hrs.legend(loc="upper right", fontsize=8)
+  ax_ecg.set_xlim(0, ecg_times_s[-1])
+  figure.suptitle(title)
+  figure.tight_layout()
+  return figure
+
+
+def plot_onset_apex(onset: np.ndarray, apex: np.ndarray, title: str = "") -> plt.Figure:
+  """Onset frame, apex frame and their absolute difference, side by side.
+
+  Args:
+    onset, apex: (H, W, 3) uint8 BGR or (H, W) uint8 frames.
+  """
+  def rgb(frame):
+    return frame[..., ::-1] if frame.ndim == 3 else frame
+
+  difference = np.abs(apex.astype(np.int16) - onset.astype(np.int16))
+  if difference.ndim == 3:
+    difference = difference.max(axis=-1)
+  figure, axes = plt.subplots(1, 3, figsize=(9, 3.2))
+  for axis, image, name in zip(axes, (rgb(onset), rgb(apex), difference),
+                               ("onset", "apex", "|apex − onset|")):
+    axis.imshow(image, cmap="magma" if image is difference else "gray")
+    axis.set_title(name)
+    axis.axis("off")
+  figure.suptitle(title)
+  figure.tight_layout()
+  return figure
