@@ -8,7 +8,7 @@ sensor noise; MJPG .avi, 640×480, 150 fps) to a temporary folder, then times
 
 * each stage inside one streaming loop (median over runs of the per-frame mean):
   decode (`video_io.iter_frames`), Haar detection amortised over the frames it runs
-  on (every fps/10-th), crop + gray + resize (`crop_face`), flow (`FlowEstimator`),
+  on (every fps/5-th; a local scan near the face), crop + gray + resize (`crop_face`), flow (`FlowEstimator`),
   median (head) motion removal, motion-curve reduction;
 * end to end, the library's two passes: `track_face(iter_frames(...))` and
   `motion_curve(stream_flow(iter_frames(...), track))`, each decoding the video,
@@ -36,6 +36,7 @@ from cmcl_jax.video import (
     FlowEstimator,
     crop_face,
     detect_face,
+    detect_faces,
     flow_magnitude,
     motion_curve,
     stream_flow,
@@ -77,7 +78,7 @@ def time_stages(path: Path, fps: float, method: str, size: tuple[int, int], trac
             break
         decoded = clock()
         if count % step == 0:
-            detect_face(frame)
+            detect_face(frame, near=track.box(count))
         detected = clock()
         crop = crop_face(frame, track.box(count), size)
         cropped = clock()
@@ -97,24 +98,25 @@ def time_stages(path: Path, fps: float, method: str, size: tuple[int, int], trac
     return {stage: 1e3 * total / count for stage, total in totals.items()}
 
 
-def sampled_detections(path: Path, step: int) -> tuple[dict, int, tuple[int, int]]:
-    """Detect on every `step`-th frame, decoding only those.
+def sampled_frames(path: Path, step: int, counter: dict):
+    """Yield (index, frame) for every `step`-th frame, decoding only those.
 
     OpenCV's built-in MJPEG reader splits reading (`grab`, no decoding) from
     decoding (`retrieve`); FFmpeg's `grab` decodes. `video_io.iter_frames` has no
     stride yet, so this benchmark-only reader shows what one would save.
     """
     capture = cv2.VideoCapture(str(path), cv2.CAP_OPENCV_MJPEG)
-    detections, count, shape = {}, 0, None
+    count = 0
     while capture.grab():
         if count % step == 0:
             ok, frame = capture.retrieve()
             if not ok:
                 raise RuntimeError(f"{path}: frame {count} could not be decoded")
-            detections[count], shape = detect_face(frame), frame.shape[:2]
+            counter["shape"] = frame.shape[:2]
+            yield count, frame
         count += 1
+    counter["count"] = count
     capture.release()
-    return detections, count, shape
 
 
 def time_end_to_end(path: Path, fps: float, method: str, size: tuple[int, int]) -> dict:
@@ -123,8 +125,10 @@ def time_end_to_end(path: Path, fps: float, method: str, size: tuple[int, int]) 
     start = clock()
     track = track_face(video_io.iter_frames(path), fps=fps)
     tracked = clock()
-    detections, count, shape = sampled_detections(path, max(1, round(fps / 5)))
-    track_from_detections(detections, frame_count=count, frame_shape=shape, fps=fps)
+    counter = {}
+    detections = detect_faces(sampled_frames(path, max(1, round(fps / 5)), counter))
+    count = counter["count"]
+    track_from_detections(detections, frame_count=count, frame_shape=counter["shape"], fps=fps)
     sampled = clock()
     motion_curve(stream_flow(video_io.iter_frames(path), track, size=size, method=method))
     done = clock()

@@ -61,3 +61,18 @@ def test_no_face_returns_none():
 def test_bad_frame_errors(frame, error, match):
     with pytest.raises(error, match=match):
         detect_face(frame)
+
+
+def test_local_scan_near_the_last_box_finds_the_face_and_ignores_the_rest():
+    face = cv2.imread(str(real_face_images()[0]), cv2.IMREAD_GRAYSCALE)
+    canvas = np.full((480, 1280), 100, np.uint8)
+    canvas[100:356, 100:356] = face
+    canvas[100:356, 900:1156] = face  # a second face, far from the first
+    x, y, w, h = detect_face(canvas, near=(110, 110, 216, 216))
+    # The crop alone gives ~(10, 6, 221, 221); on a flat canvas its hard edges make the
+    # cascade's box somewhat larger, so compare by overlap with the pasted face.
+    overlap = max(0, min(x + w, 331) - max(x, 110)) * max(0, min(y + h, 327) - max(y, 106))
+    assert overlap / (w * h + 221 * 221 - overlap) >= 0.6
+    assert detect_face(canvas, near=(300, 0, 50, 50)) is None  # searched region: no face
+    with pytest.raises(ValueError, match="outside"):
+        detect_face(canvas, near=(2000, 0, 50, 50))

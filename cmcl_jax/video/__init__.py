@@ -16,7 +16,14 @@ from cmcl_jax.video.flow import (
     prepare,
     subtract_global_motion,
 )
-from cmcl_jax.video.roi import FaceTrack, centred_box, crop_face, track_face, track_from_detections
+from cmcl_jax.video.roi import (
+    FaceTrack,
+    centred_box,
+    crop_face,
+    detect_faces,
+    track_face,
+    track_from_detections,
+)
 from cmcl_jax.video.stream import REGIONS, motion_curve, stream_flow
 
 __all__ = [
@@ -29,6 +36,7 @@ __all__ = [
     "centred_box",
     "crop_face",
     "detect_face",
+    "detect_faces",
     "flow_from_reference",
     "flow_magnitude",
     "motion_curve",

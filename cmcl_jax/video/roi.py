@@ -3,8 +3,9 @@
 Policy (see README, "Signal features: video"):
 
 1. Detect the face with the Haar cascade on every `detect_every`-th frame only
-   (default: 5 detections per second of video; one Haar scan costs ~10–20 ms,
-   so detecting on every frame would dominate the per-frame budget).
+   (default: 5 detections per second of video), near the last detection first
+   (`detect_face(near=...)`, a few ms) and over the whole frame when that fails
+   (10–20 ms): detecting on every frame would dominate the per-frame budget.
 2. Box size: the median detected width and height over the trial, so the crop scale
    is constant and flow is not polluted by detector jitter in size.
 3. Box centre: detected centres that jump more than `outlier_frac` × box size away
@@ -105,20 +106,24 @@ def track_face(
       A `FaceTrack` with one box per frame.
     """
     step = _detect_step(fps, detect_every)
-    detections: dict[int, Box | None] = {}
-    frame_shape = None
-    count = 0
-    for t, frame in enumerate(frames):
-        check_frame(frame, name=f"frame {t}")
-        if frame_shape is None:
-            frame_shape = frame.shape[:2]
-        elif frame.shape[:2] != frame_shape:
-            raise ValueError(
-                f"frame {t}: size {frame.shape[:2]} differs from the first frame's {frame_shape}"
-            )
-        if t % step == 0:
-            detections[t] = detect_face(frame)
-        count = t + 1
+    seen = {"count": 0, "shape": None}
+
+    def sampled():
+        for t, frame in enumerate(frames):
+            check_frame(frame, name=f"frame {t}")
+            if seen["shape"] is None:
+                seen["shape"] = frame.shape[:2]
+            elif frame.shape[:2] != seen["shape"]:
+                raise ValueError(
+                    f"frame {t}: size {frame.shape[:2]} differs from the first frame's "
+                    f"{seen['shape']}"
+                )
+            seen["count"] = t + 1
+            if t % step == 0:
+                yield t, frame
+
+    detections = detect_faces(sampled())
+    count, frame_shape = seen["count"], seen["shape"]
     if frame_shape is None:
         raise ValueError("frames: the iterable yielded no frame")
     return track_from_detections(
@@ -129,6 +134,28 @@ def track_face(
         smooth_s=smooth_s,
         fallback_box=fallback_box,
     )
+
+
+def detect_faces(indexed_frames: Iterable[tuple[int, np.ndarray]]) -> dict[int, Box | None]:
+    """Step 1 of the policy on the frames a reader chose to decode.
+
+    Each frame is scanned near the last face found (`detect_face(near=...)`) and,
+    when that finds nothing, over the whole frame.
+
+    Args:
+      indexed_frames: (frame index, uint8 frame) pairs, e.g. every k-th frame of a
+        trial from a reader that skips decoding the others.
+
+    Returns:
+      frame index → box or None, the input of `track_from_detections`.
+    """
+    detections: dict[int, Box | None] = {}
+    last = None
+    for t, frame in indexed_frames:
+        box = detect_face(frame, near=last) if last is not None else None
+        detections[t] = box if box is not None else detect_face(frame)
+        last = detections[t] or last
+    return detections
 
 
 def track_from_detections(
@@ -143,8 +170,9 @@ def track_from_detections(
 ) -> FaceTrack:
     """Build a `FaceTrack` from detections on some frames (steps 2–4 of the policy).
 
-    Use it directly when a reader can decode only the sampled frames (seekable
-    video); `track_face` is the streaming front end.
+    With a reader that can decode only the sampled frames, use
+    ``track_from_detections(detect_faces(...), ...)``; `track_face` is the front end
+    for a plain stream of all frames.
 
     Args:
       detections: frame index → `detect_face` result (a box or None) for each
