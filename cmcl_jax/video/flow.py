@@ -6,8 +6,8 @@ resized crop, from the first image to the second — pixels per frame for
 consecutive frames. Images are converted to gray and resized to `size` first.
 
 Default engine: DIS with OpenCV's FAST preset (coarse-to-fine patch search plus
-variational refinement), ≈1 ms per 128×128 pair on one core; Farneback
-(polynomial expansion) is a slower, slightly more accurate alternative.
+variational refinement), ≈0.5 ms per 128×128 pair on one core; Farneback
+(polynomial expansion) is ~8× slower and more accurate (BENCHMARKS.md, "Video").
 """
 
 from __future__ import annotations
@@ -61,7 +61,9 @@ class FlowEstimator:
         return _subtract_median_inplace(flow) if self.remove_global_motion else flow
 
 
-def prepare(frame: np.ndarray, size: tuple[int, int] = DEFAULT_SIZE, *, name: str = "frame"):
+def prepare(
+    frame: np.ndarray, size: tuple[int, int] = DEFAULT_SIZE, *, name: str = "frame"
+) -> np.ndarray:
     """uint8 (h, w) or (h, w, 3) BGR crop → uint8 (H, W) gray at `size` = (H, W)."""
     return resize_gray(to_gray(frame, name=name), check_size(size))
 
