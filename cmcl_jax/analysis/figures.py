@@ -81,3 +81,89 @@ def plot_onset_apex(onset: np.ndarray, apex: np.ndarray, title: str = "") -> plt
   figure.suptitle(title)
   figure.tight_layout()
   return figure
+
+
+def plot_eta_sweep(sweep: dict, fixed_eta: float, chosen_etas: Sequence[float] = ()
+                   ) -> plt.Figure:
+  """Precision, recall and F1 of the CCF against η.
+
+  Args:
+    sweep: η → `Counts` (summed over the dataset).
+    fixed_eta: the paper's η, drawn as a vertical line.
+    chosen_etas: the η chosen inside each fold, drawn as ticks.
+  """
+  etas = sorted(sweep)
+  figure, axis = plt.subplots(figsize=(6, 3.6))
+  for name, colour in (("precision", "tab:blue"), ("recall", "tab:orange"), ("f1", "black")):
+    axis.plot(etas, [getattr(sweep[e], name) for e in etas], "o-", color=colour, label=name)
+  axis.axvline(fixed_eta, ls="--", color="gray", label=f"paper η = {fixed_eta}")
+  if len(chosen_etas):
+    axis.plot(chosen_etas, np.zeros(len(chosen_etas)), "|", ms=14, color="tab:red",
+              label="η chosen in each fold")
+  axis.set_xlabel("η (CCF threshold, × trial mean HRS)")
+  axis.set_ylabel("score")
+  axis.set_ylim(bottom=0)
+  axis.legend(fontsize=8)
+  figure.tight_layout()
+  return figure
+
+
+def plot_per_subject_precision(per_variant: dict[str, dict]) -> plt.Figure:
+  """Grouped bars: per-subject precision of each variant (the paper's results plot).
+
+  Args:
+    per_variant: variant name → {subject → `Counts`}.
+  """
+  variants = list(per_variant)
+  subjects = sorted({s for counts in per_variant.values() for s in counts})
+  width = 0.8 / max(1, len(variants))
+  figure, axis = plt.subplots(figsize=(max(6, 0.6 * len(subjects) * len(variants) / 2), 3.6))
+  positions = np.arange(len(subjects))
+  for index, variant in enumerate(variants):
+    values = [per_variant[variant][s].precision if s in per_variant[variant] else 0.0
+              for s in subjects]
+    axis.bar(positions + (index - (len(variants) - 1) / 2) * width, values, width,
+             label=variant)
+  axis.set_xticks(positions, subjects, rotation=45, ha="right", fontsize=8)
+  axis.set_ylabel("precision")
+  axis.legend(fontsize=8)
+  figure.tight_layout()
+  return figure
+
+
+def plot_spotting_trial(curve: np.ndarray, threshold: float, kept, rejected,
+                        ground_truth, hrs: np.ndarray, hrs_threshold: float,
+                        fps: float, title: str = "") -> plt.Figure:
+  """One trial's spotting: score curve, candidates kept / rejected by the CCF, truth.
+
+  Args:
+    curve: (T,) per-frame ME score; threshold: its peak threshold.
+    kept, rejected: (K, 3) (onset, apex, offset) frames after the CCF.
+    ground_truth: (G, 2) inclusive ME intervals, frames.
+    hrs: (T,) HRS, bpm/s; hrs_threshold: η × trial mean HRS.
+    fps: frames per second (x axis in seconds).
+  """
+  seconds = np.arange(len(curve)) / fps
+  figure, (ax_score, ax_hrs) = plt.subplots(2, 1, figsize=(12, 5), sharex=True)
+  ax_score.plot(seconds, curve, color="black", lw=1, label="ME score")
+  ax_score.axhline(threshold, ls=":", color="gray", label="peak threshold")
+  for onset, offset in np.asarray(ground_truth).reshape(-1, 2):
+    ax_score.axvspan(onset / fps, offset / fps, color="tab:green", alpha=0.25)
+  for clips, colour, name in ((kept, "tab:blue", "kept by CCF"),
+                              (rejected, "tab:red", "rejected by CCF")):
+    for onset, apex, offset in np.asarray(clips).reshape(-1, 3):
+      ax_score.plot([onset / fps, offset / fps], [1.02, 1.02], color=colour, lw=4)
+      ax_hrs.axvline(apex / fps, color=colour, lw=1)
+    ax_score.plot([], [], color=colour, lw=4, label=name)
+  ax_score.fill_between([], [], color="tab:green", alpha=0.25, label="ground-truth ME")
+  ax_score.set_ylabel("score")
+  ax_score.set_ylim(0, 1.08)
+  ax_score.legend(loc="upper right", fontsize=8, ncol=3)
+  ax_hrs.plot(seconds, hrs, color="tab:green")
+  ax_hrs.axhline(hrs_threshold, ls="--", color="gray", label="η × mean HRS")
+  ax_hrs.set_ylabel("HRS (bpm/s)")
+  ax_hrs.set_xlabel("time (s)")
+  ax_hrs.legend(loc="upper right", fontsize=8)
+  figure.suptitle(title)
+  figure.tight_layout()
+  return figure
