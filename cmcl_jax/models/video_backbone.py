@@ -1,0 +1,130 @@
+"""Video stream backbone: a small 3-D CNN with channel attention over optical flow.
+
+The paper uses CA-I3D (I3D with channel attention). This is the same idea sized for
+CPU: a few Conv3D → GroupNorm → GELU → channel-attention stages, each optionally
+strided. GroupNorm instead of BatchNorm keeps the model free of running statistics,
+so train and eval compute the same function apart from dropout.
+"""
+
+import math
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+
+class ChannelAttention(nnx.Module):
+  """Squeeze-and-excitation gate: rescale channels by a function of their means.
+
+  Args:
+    channels: C.
+    reduction: bottleneck factor; the hidden width is max(1, C // reduction).
+
+  Call: (B, ..., C) → (B, ..., C), x · sigmoid(W2 relu(W1 mean(x))).
+  """
+
+  def __init__(self, channels: int, reduction: int = 4, *, rngs: nnx.Rngs,
+               dtype=None, param_dtype=jnp.float32):
+    hidden = max(1, channels // reduction)
+    self.squeeze = nnx.Linear(
+        channels, hidden, dtype=dtype, param_dtype=param_dtype, rngs=rngs
+    )
+    self.excite = nnx.Linear(
+        hidden, channels, dtype=dtype, param_dtype=param_dtype, rngs=rngs
+    )
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    pooled = x.mean(axis=tuple(range(1, x.ndim - 1)))
+    gate = jax.nn.sigmoid(self.excite(jax.nn.relu(self.squeeze(pooled))))
+    return x * gate.reshape(x.shape[0], *([1] * (x.ndim - 2)), -1).astype(x.dtype)
+
+
+def group_count(channels: int, max_groups: int = 8) -> int:
+  """GroupNorm groups for `channels`: the largest divisor not above `max_groups`."""
+  return math.gcd(channels, max_groups)
+
+
+class _ConvStage(nnx.Module):
+  """Conv3D (strided) → GroupNorm → GELU → channel attention."""
+
+  def __init__(self, in_channels, out_channels, kernel_size, stride, reduction, *,
+               rngs, dtype, param_dtype):
+    self.conv = nnx.Conv(
+        in_channels, out_channels, kernel_size, strides=stride, padding="SAME",
+        use_bias=False, dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+    )
+    self.norm = nnx.GroupNorm(
+        out_channels, num_groups=group_count(out_channels),
+        dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+    )
+    self.attention = ChannelAttention(
+        out_channels, reduction, dtype=dtype, param_dtype=param_dtype, rngs=rngs
+    )
+
+  def __call__(self, x):
+    return self.attention(jax.nn.gelu(self.norm(self.conv(x)), approximate=False))
+
+
+class VideoBackbone(nnx.Module):
+  """3-D CNN with channel attention over optical-flow clips.
+
+  Args:
+    input_shape: (T, H, W) of the flow clips.
+    channels: output channels of each stage.
+    strides: (st, sh, sw) of each stage, one per entry of `channels`.
+    kernel_size: (kt, kh, kw) of every convolution.
+    channel_reduction: squeeze-excitation bottleneck factor.
+    in_channels: 2 for (dx, dy) optical flow.
+
+  Call: flow (B, T, H, W, in_channels) float32, pixels per frame →
+  feature map (B, T', H', W', channels[-1]), with `output_shape` = (T', H', W', C).
+  """
+
+  def __init__(
+      self,
+      input_shape: Sequence[int],
+      channels: Sequence[int] = (16, 32, 64),
+      strides: Sequence[Sequence[int]] = ((1, 2, 2), (2, 2, 2), (1, 1, 1)),
+      *,
+      kernel_size: Sequence[int] = (3, 3, 3),
+      channel_reduction: int = 4,
+      in_channels: int = 2,
+      rngs: nnx.Rngs,
+      dtype=None,
+      param_dtype=jnp.float32,
+  ):
+    input_shape, channels = tuple(input_shape), tuple(channels)
+    strides = tuple(tuple(s) for s in strides)
+    if len(input_shape) != 3:
+      raise ValueError(f"input_shape must be (T, H, W), got {input_shape}")
+    if len(strides) != len(channels) or any(len(s) != 3 for s in strides):
+      raise ValueError(
+          f"need one (st, sh, sw) stride per stage: {len(channels)} stages, "
+          f"strides {strides}"
+      )
+    self.input_shape = input_shape
+    self.in_channels = in_channels
+    stages = []
+    for c_in, c_out, stride in zip((in_channels, *channels[:-1]), channels, strides):
+      stages.append(_ConvStage(
+          c_in, c_out, tuple(kernel_size), stride, channel_reduction,
+          rngs=rngs, dtype=dtype, param_dtype=param_dtype,
+      ))
+    self.stages = nnx.List(stages)
+    shape = input_shape
+    for stride in strides:  # "SAME" padding: ceil(n / s) per axis
+      shape = tuple(-(-n // s) for n, s in zip(shape, stride))
+    self.output_shape = (*shape, channels[-1])
+
+  def __call__(self, flow: jax.Array) -> jax.Array:
+    expected = (*self.input_shape, self.in_channels)
+    if flow.ndim != 5 or tuple(flow.shape[1:]) != expected:
+      raise ValueError(
+          f"flow must be (B, {', '.join(map(str, expected))}) (B, T, H, W, 2), got "
+          f"{tuple(flow.shape)}"
+      )
+    x = flow
+    for stage in self.stages:
+      x = stage(x)
+    return x
