@@ -92,8 +92,9 @@ class HeartRate:
 
   Attributes:
     times_s: (T,) float64 sample times (s from the first ECG sample), increasing.
-    hr_bpm: (T,) float32 heart rate ``HR(t)`` (bpm).
-    hrs_bpm_per_s: (T,) float32 heart-rate slope ``HRS(t) >= 0`` (bpm/s).
+    hr_bpm: (T,) float32 heart rate ``HR(t)`` (bpm), the unsmoothed PCHIP curve.
+    hrs_bpm_per_s: (T,) float32 heart-rate slope ``HRS(t) >= 0`` (bpm/s), from the
+      Gaussian-smoothed curve.
     quality: (T,) bool; False where ``t`` lies outside the accepted beats, between two
       accepted intervals that are not adjacent (interpolated across rejected beats) or
       within ``PROBLEM_MARGIN_S`` of a signal problem.
@@ -158,13 +159,11 @@ def heart_rate(ecg: np.ndarray, sampling_rate: float, times_s: np.ndarray, *,
   rr_accepted = _accepted_intervals(r_peaks_s, segment_of_peak, qrs_like, problems)
   n_accepted = int(rr_accepted.sum())
   if n_accepted < MIN_ACCEPTED_INTERVALS:
-    found = "; ".join(str(p) for p in problems[:5]) or "none"
-    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
     raise EcgError(
         f"too few beats for a heart rate: {r_peaks_s.size} R-peaks and {n_accepted} "
         f"accepted RR intervals (need {MIN_ACCEPTED_INTERVALS}) in "
         f"{ecg.size / sampling_rate:.3f} s of ECG (stretches shorter than {MIN_SEGMENT_S:g} s "
-        f"between problems are not analysed); signal problems: {found}{more}")
+        f"between problems are not analysed); signal problems: {_describe(problems)}")
 
   midpoints_s = 0.5 * (r_peaks_s[:-1] + r_peaks_s[1:])[rr_accepted]
   beat_hr_bpm = 60.0 / np.diff(r_peaks_s)[rr_accepted]
@@ -206,9 +205,14 @@ def mean_hrs(hr: HeartRate) -> float:
   """
   if not hr.quality.any():
     raise EcgError(f"no good-quality heart-rate sample in [{hr.times_s[0]:.3f}, "
-                   f"{hr.times_s[-1]:.3f}] s; signal problems: "
-                   + ("; ".join(str(p) for p in hr.problems[:5]) or "none"))
+                   f"{hr.times_s[-1]:.3f}] s; signal problems: {_describe(hr.problems)}")
   return float(np.mean(hr.hrs_bpm_per_s[hr.quality], dtype=np.float64))
+
+
+def _describe(problems, shown=5):
+  """The first few problems as text, for error messages."""
+  text = "; ".join(str(p) for p in problems[:shown]) or "none"
+  return text + (f" (and {len(problems) - shown} more)" if len(problems) > shown else "")
 
 
 def _as_times(times_s):
