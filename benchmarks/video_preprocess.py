@@ -8,8 +8,9 @@ sensor noise; MJPG .avi, 640×480, 150 fps) to a temporary folder, then times
 
 * each stage inside one streaming loop (median over runs of the per-frame mean):
   decode (`video_io.iter_frames`), Haar detection amortised over the frames it runs
-  on (every fps/5-th; a local scan near the face), crop + gray + resize (`crop_face`), flow (`FlowEstimator`),
-  median (head) motion removal, motion-curve reduction;
+  on (every fps/5-th; a local scan near the face), crop + gray + resize
+  (`crop_face`), flow (`FlowEstimator`), median (head) motion removal,
+  motion-curve reduction;
 * end to end, the library's two passes: `track_face(iter_frames(...))` and
   `motion_curve(stream_flow(iter_frames(...), track))`, each decoding the video,
   and a pass 1 that decodes only the frames the detector runs on.
@@ -45,7 +46,15 @@ from cmcl_jax.video import (
     track_from_detections,
 )
 
-STAGES = ("decode", "detect (amortised)", "crop + gray + resize", "flow", "remove head motion", "curve")
+STAGES = (
+    "decode",
+    "detect (amortised)",
+    "crop + gray + resize",
+    "flow",
+    "remove head motion",
+    "curve",
+)
+TRIAL_S = 60  # one MECG trial, seconds
 
 
 def write_test_video(path: Path, frames: int, height: int, width: int, fps: float) -> None:
@@ -142,10 +151,15 @@ def time_end_to_end(path: Path, fps: float, method: str, size: tuple[int, int]) 
 def machine() -> str:
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = next(line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name"))
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in lscpu.splitlines()
+            if line.startswith("Model name")
+        )
     except (OSError, subprocess.CalledProcessError, StopIteration):
         model = platform.processor() or "unknown CPU"
-    return f"{model}, {platform.machine()}, Python {platform.python_version()}, OpenCV {cv2.__version__}"
+    python = platform.python_version()
+    return f"{model}, {platform.machine()}, Python {python}, OpenCV {cv2.__version__}"
 
 
 def main() -> None:
@@ -166,36 +180,45 @@ def main() -> None:
         path = Path(tmp) / "face.avi"
         write_test_video(path, args.frames, args.height, args.width, args.fps)
         track = track_face(video_io.iter_frames(path), fps=args.fps)
-        stage_runs = {m: [time_stages(path, args.fps, m, size, track) for _ in range(args.runs)] for m in methods}
-        e2e_runs = {m: [time_end_to_end(path, args.fps, m, size) for _ in range(args.runs)] for m in methods}
+        stage_runs, e2e_runs = {}, {}
+        for m in methods:
+            stage_runs[m] = [time_stages(path, args.fps, m, size, track) for _ in range(args.runs)]
+            e2e_runs[m] = [time_end_to_end(path, args.fps, m, size) for _ in range(args.runs)]
 
     print(f"Machine: {machine()}; cv2 threads: {args.threads}")
     print(
-        f"Video: {args.frames} frames {args.width}x{args.height} MJPG at {args.fps:g} fps, crop {args.size}x{args.size}; "
-        f"track: {track.summary()}; median of {args.runs} runs, ms per frame\n"
+        f"Video: {args.frames} frames {args.width}x{args.height} MJPG at {args.fps:g} fps, "
+        f"crop {args.size}x{args.size}; track: {track.summary()}; "
+        f"median of {args.runs} runs, ms per frame\n"
     )
-    stages = medians(stage_runs)
-    print_table("stage (one streaming pass)", stages, {"total": [list(STAGES)]})
+    trial_frames = TRIAL_S * args.fps
+    print_table("stage (one streaming pass)", medians(stage_runs), {"total": STAGES}, trial_frames)
     e2e = medians(e2e_runs)
-    full, sampled, flow = tuple(e2e["dis"])
-    print_table("end to end", e2e, {"total, two full passes": [[full, flow]], "total, sampled pass 1": [[sampled, flow]]})
+    full, sampled, flow = e2e["dis"]
+    totals = {"total, two full passes": (full, flow), "total, sampled pass 1": (sampled, flow)}
+    print_table("end to end", e2e, totals, trial_frames)
 
 
-def medians(runs: dict) -> dict:
-    """method → row → median over runs."""
-    return {m: {row: statistics.median(run[row] for run in rs) for row in rs[0]} for m, rs in runs.items()}
+def medians(runs: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """method → row → median over the runs."""
+    return {
+        m: {row: statistics.median(run[row] for run in method_runs) for row in method_runs[0]}
+        for m, method_runs in runs.items()
+    }
 
 
-def print_table(title: str, values: dict, totals: dict) -> None:
+def print_table(title: str, values: dict, totals: dict, trial_frames: float) -> None:
+    """Markdown table: one column per method, the rows, then each named sum of rows."""
     methods = tuple(values)
     print(f"| {title}, ms/frame | " + " | ".join(methods) + " |")
     print("|---|" + "---:|" * len(methods))
     for row in values[methods[0]]:
         print(f"| {row} | " + " | ".join(f"{values[m][row]:.3f}" for m in methods) + " |")
-    for name, [rows] in totals.items():
-        sums = {m: sum(values[m][row] for row in rows) for m in methods}
-        print(f"| **{name}** | " + " | ".join(f"**{sums[m]:.2f}**" for m in methods) + " |")
-        print(f"| {name}: 60 s trial at 150 fps, s | " + " | ".join(f"{sums[m] * 9:.1f}" for m in methods) + " |")
+    for name, rows in totals.items():
+        sums = [sum(values[m][row] for row in rows) for m in methods]
+        print(f"| **{name}** | " + " | ".join(f"**{total:.2f}**" for total in sums) + " |")
+        seconds = " | ".join(f"{total * trial_frames / 1e3:.1f}" for total in sums)
+        print(f"| {name}: {TRIAL_S} s trial, s | {seconds} |")
     print()
 
 

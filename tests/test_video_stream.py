@@ -16,9 +16,8 @@ BOX = (100, 60, 120, 120)
 def scene(seed=0):
     """uint8 (HEIGHT + 40, WIDTH + 40) smooth random texture the camera slides over."""
     noise = np.random.default_rng(seed).random((HEIGHT + 40, WIDTH + 40)).astype(np.float32)
-    return cv2.normalize(cv2.GaussianBlur(noise, (0, 0), 2.0), None, 0, 255, cv2.NORM_MINMAX).astype(
-        np.uint8
-    )
+    blurred = cv2.GaussianBlur(noise, (0, 0), 2.0)
+    return cv2.normalize(blurred, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
 
 
 def head_moving_video(frames, *, event=range(0)):

@@ -59,7 +59,8 @@ def stream_flow(
                 raise ValueError(f"frames: more frames than the {len(track)} boxes of the track")
             if frame.shape[:2] != track.frame_shape:
                 raise ValueError(
-                    f"frame {t}: size {frame.shape[:2]} differs from the track's {track.frame_shape}"
+                    f"frame {t}: size {frame.shape[:2]} differs from the track's "
+                    f"{track.frame_shape}"
                 )
         crop = crop_face(frame, track.box(t) if track is not None else roi, size)
         if prev is not None:
