@@ -14,13 +14,14 @@ premature beats a minute), then times, each the median of ``--repeats`` runs:
 
 Also prints the accuracy against the planted beats: R-peak sensitivity and PPV (10 ms
 tolerance, beats more than 1 s from either end) and the HR error on good-quality frames
-(true HR: the planted beat-to-beat HR of the regular rhythm, ectopic intervals left out). Prints Markdown tables for
-BENCHMARKS.md. Results depend on the machine: name it.
+(true HR: the planted beat-to-beat HR of the regular rhythm, ectopic intervals left out).
+Prints Markdown tables for BENCHMARKS.md. Results depend on the machine: name it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import subprocess
@@ -44,7 +45,8 @@ def planted_beats(duration_s: float, rng: np.random.Generator) -> tuple[np.ndarr
     t += 60.0 / hr_bpm
   beats = np.array(beats)
   ectopic = np.zeros(beats.size, dtype=bool)
-  ectopic[rng.choice(np.arange(2, beats.size - 2), size=int(3 * duration_s / 60), replace=False)] = True
+  n_ectopic = int(3 * duration_s / 60)
+  ectopic[rng.choice(np.arange(2, beats.size - 2), size=n_ectopic, replace=False)] = True
   beats[ectopic] -= 0.35 * (beats[ectopic] - beats[np.flatnonzero(ectopic) - 1])
   return beats, ectopic
 
@@ -66,7 +68,8 @@ def median_time(fn, repeats: int) -> float:
 
 def cpu_name() -> str:
   try:
-    for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines():
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    for line in lscpu.splitlines():
       if line.startswith("Model name:"):
         return line.split(":", 1)[1].strip()
   except (OSError, subprocess.CalledProcessError):
@@ -104,8 +107,8 @@ def main() -> None:
   true_hr = np.interp(frame_times, midpoints[regular], 60.0 / np.diff(beats)[regular])
   error = np.abs(hr.hr_bpm - true_hr)[hr.quality]
 
-  print(f"Machine: {cpu_name()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} "
-        f"cores, Python {platform.python_version()}, NumPy {np.__version__}, NeuroKit2 {nk.__version__}")
+  print(f"Machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, NeuroKit2 {nk.__version__}")
   print(f"Recording: {args.minutes:g} min at {args.sampling_rate:g} Hz ({ecg.size:,} samples), "
         f"{beats.size:,} beats ({ectopic.sum()} premature), HR/HRS at {frame_times.size:,} "
         f"frames (150 fps); median of {args.repeats} runs.\n")

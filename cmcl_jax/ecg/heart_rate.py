@@ -235,10 +235,11 @@ def _r_peaks(ecg, sampling_rate, problems, powerline_hz):
   for problem in problems:
     if problem.kind == "flat" or (
         problem.kind == "nan" and problem.end_s - problem.start_s > MAX_FILLED_GAP_S):
-      splitting[_sample(problem.start_s, sampling_rate):_sample(problem.end_s, sampling_rate)] = True
+      splitting[round(problem.start_s * sampling_rate):round(problem.end_s * sampling_rate)] = True
   edges = np.diff((~splitting).astype(np.int8), prepend=0, append=0)
+  starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
   peaks, segments, qrs_like = [], [], []
-  for index, (start, end) in enumerate(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))):
+  for index, (start, end) in enumerate(zip(starts, ends)):
     if end - start < MIN_SEGMENT_S * sampling_rate:
       continue
     segment = _fill_short_gaps(ecg[start:end])
@@ -271,10 +272,6 @@ def _matches_median_beat(cleaned, peaks, sampling_rate):
     correlation = projection / np.sqrt(template_energy * np.sum(snippets**2, axis=1))
   return ((correlation >= MIN_QRS_CORRELATION)
           & (gain >= QRS_GAIN_RANGE[0]) & (gain <= QRS_GAIN_RANGE[1]))
-
-
-def _sample(t_s, sampling_rate):
-  return int(round(t_s * sampling_rate))
 
 
 def _fill_short_gaps(segment):
