@@ -25,6 +25,9 @@ def test_write_then_stream_avi(tmp_path):
   frames = list(video_io.iter_frames(path, grayscale=True))
   assert len(frames) == 12 and frames[0].shape == (48, 64)
   assert len(list(video_io.iter_frames(path, start=3, stop=7))) == 4
+  strided = list(video_io.iter_frames(path, grayscale=True, start=1, step=5))
+  assert len(strided) == 3
+  np.testing.assert_array_equal(strided[1], frames[6])
 
 
 def test_frame_folder_is_ordered_by_number(tmp_path):
@@ -37,6 +40,7 @@ def test_frame_folder_is_ordered_by_number(tmp_path):
   expected = list(_frames(11))
   np.testing.assert_array_equal(frames[10], expected[10])
   np.testing.assert_array_equal(frames[2], expected[2])
+  assert len(list(video_io.iter_frames(tmp_path, step=4))) == 3
 
 
 def test_truncated_video_names_file_and_frame(tmp_path):

@@ -96,15 +96,18 @@ def video_info(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
 
 
 def iter_frames(path: str | os.PathLike, *, grayscale: bool = False,
-                start: int = 0, stop: int | None = None,
+                start: int = 0, stop: int | None = None, step: int = 1,
                 expect_frames: int | None = None) -> Iterator[np.ndarray]:
-  """Streams frames `start … stop-1` of a video, one at a time.
+  """Streams frames `start, start+step, … < stop` of a video, one at a time.
 
   Args:
     path: a `.avi`/`.mp4` file or a folder of numbered frame images.
     grayscale: yield (H, W) uint8 instead of (H, W, 3) uint8 BGR.
     start: first frame index.
     stop: one past the last frame index; None reads to the end.
+    step: yield every `step`-th frame; the frames between are grabbed without
+      being converted (cheaper than reading them), e.g. for face detection on a
+      subsample.
     expect_frames: frame count the container promised; when the stream ends
       earlier, a `VideoError` says the video is truncated. Defaults to the count
       the container reports.
@@ -117,8 +120,10 @@ def iter_frames(path: str | os.PathLike, *, grayscale: bool = False,
       or ends before the expected frame count.
   """
   path = Path(path)
+  if step < 1:
+    raise ValueError(f"step={step}: expected ≥ 1")
   if path.is_dir():
-    yield from _iter_folder(path, grayscale, start, stop)
+    yield from _iter_folder(path, grayscale, start, stop, step)
     return
   capture = _open_capture(path)
   try:
@@ -130,13 +135,16 @@ def iter_frames(path: str | os.PathLike, *, grayscale: bool = False,
       capture.set(cv2.CAP_PROP_POS_FRAMES, start)
     index = start
     while last is None or index < last:
-      ok, frame = capture.read()
-      if not ok:
+      wanted = (index - start) % step == 0
+      ok = capture.grab()
+      frame = capture.retrieve()[1] if ok and wanted else None
+      if not ok or (wanted and frame is None):
         if last is None:
           return
         raise VideoError(f"{path}: truncated or corrupt: frame {index} could not "
                          f"be decoded; the container promised {promised} frames")
-      yield cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if grayscale else frame
+      if wanted:
+        yield cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if grayscale else frame
       index += 1
   finally:
     capture.release()
@@ -219,10 +227,10 @@ def _read_image(path: Path, grayscale: bool) -> np.ndarray:
   return image
 
 
-def _iter_folder(folder: Path, grayscale: bool, start: int,
-                 stop: int | None) -> Iterator[np.ndarray]:
+def _iter_folder(folder: Path, grayscale: bool, start: int, stop: int | None,
+                 step: int) -> Iterator[np.ndarray]:
   frames = _numbered_frames(folder)
   if not frames:
     raise VideoError(f"{folder}: frame folder holds no numbered images")
-  for frame_path in frames[start:stop]:
+  for frame_path in frames[start:stop:step]:
     yield _read_image(frame_path, grayscale)
