@@ -1,0 +1,274 @@
+"""All windows of one trial as dataset examples: face flow + aligned ECG + labels.
+
+One call of `trial_examples` is one unit of parallel work of the `mecg` build (a
+process-pool task or a Beam element). It reads the trial's ECG and video, and returns
+the examples of every window (see `cmcl_jax.data.windows` for geometry and labels),
+the trial's record (what spotting and the build report need), its frame-rate HR/HRS
+curves, or the reason the trial was skipped.
+
+Per window (K windows, spec = `WindowSpec`):
+  flow           (T, S, S, 2) float16  flow from the window's first face crop to T
+                                        evenly spaced later crops (`flow_offsets`),
+                                        computed at `roi_size`² with the head's
+                                        median motion removed, then area-averaged to
+                                        S² = `flow_size`²; pixels of the roi crop.
+  ecg            (L,) float32          band-passed ECG (mV) at `ecg_rate_hz` over
+                                        `ecg_context_s` centred on the window centre;
+                                        zeros where the recording has no context.
+  ecg_features   (6,) float32          `cmcl_jax.ecg.window_features` of the window,
+                                        order `WINDOW_FEATURE_NAMES`.
+  hr_bpm, hrs_bpm_per_s (H,) float32   HR (bpm) and |dHR/dt| (bpm/s) at `hr_rate_hz`
+                                        over the same context as `ecg`.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from cmcl_jax import ecg as ecg_lib
+from cmcl_jax.data import ecg_io
+from cmcl_jax.data import video_io
+from cmcl_jax.data import windows
+from cmcl_jax.data.layout import Problem, Trial
+from cmcl_jax.data.trial_ecg import TrialEcgError, read_trial_ecg
+from cmcl_jax.video import FlowEstimator, crop_face, track_face
+
+ECG_MARGIN_S = 2.0
+"""ECG read beyond the windows' context on both sides, s: keeps band-pass edge
+transients and the HR curve's ends away from every window."""
+
+
+class TrialSkipped(Exception):
+  """A trial that cannot give examples.
+
+  Attributes:
+    code: machine-readable reason ("marker_missing", "ecg_too_short",
+      "ecg_unreadable", "ecg_no_heart_rate", "video_unreadable", …).
+  """
+
+  def __init__(self, code: str, message: str):
+    super().__init__(message)
+    self.code = code
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialTask:
+  """One trial to turn into examples.
+
+  Attributes:
+    trial: from `layout.discover`.
+    trial_id: dataset id of the trial, "<subject id>/<marker>".
+    subject_id: dataset (pseudonymised) subject id.
+    frame_count: frames of the video (from `video_io.video_info`).
+    fps: video frame rate, Hz.
+    spec: window geometry and contents.
+  """
+
+  trial: Trial
+  trial_id: str
+  subject_id: str
+  frame_count: int
+  fps: float
+  spec: windows.WindowSpec
+
+
+@dataclasses.dataclass
+class TrialResult:
+  """What one trial gives.
+
+  Attributes:
+    examples: (key, example) per window, in window order; empty when skipped.
+    record: JSON-ready trial record (see `trial_examples`).
+    curves: {"hr_bpm", "hrs_bpm_per_s": (N,) float32, "hr_quality": (N,) bool} at
+      video frame times and the window index {"window_label": (K,) int8,
+      "window_kind": (K,) int8 into `windows.KINDS`, "window_row": (K,) int32};
+      empty when skipped.
+  """
+
+  examples: list[tuple[str, dict]]
+  record: dict
+  curves: dict[str, np.ndarray]
+
+
+def trial_examples(task: TrialTask, scrub: Callable[[str], str] = str) -> TrialResult:
+  """Every window of one trial as an example, or the reason it is skipped.
+
+  Args:
+    task: the trial and the window spec.
+    scrub: applied to every message kept in the record (pseudonymisation).
+
+  Returns:
+    A `TrialResult`. `record["status"]` is "used" or "skipped" (then
+    `record["reason"]` and `record["message"]` say why).
+  """
+  spec = task.spec
+  intervals = [windows.Interval.from_expression(e, task.fps) for e in task.trial.expressions]
+  starts = windows.window_starts(task.frame_count, spec.window_frames, spec.stride_frames)
+  record = {
+      "trial": task.trial_id, "subject": task.subject_id, "marker": task.trial.marker,
+      "clip_emotion": task.trial.emotion, "video": scrub(task.trial.name),
+      "fps": task.fps, "frame_count": task.frame_count,
+      "spec": {"window_frames": spec.window_frames, "stride_frames": spec.stride_frames},
+      "expressions": [dataclasses.asdict(i) for i in intervals],
+  }
+  try:
+    if not len(starts):
+      raise TrialSkipped("video_too_short", f"{task.trial.video}: {task.frame_count} frames, "
+                         f"a window needs {spec.window_frames}")
+    signals = _trial_signals(task, starts)
+    flows, track = _window_flows(task, starts)
+  except TrialSkipped as e:
+    record.update(status="skipped", reason=e.code, message=scrub(str(e)))
+    return TrialResult([], record, {})
+
+  labels = [windows.label_window(int(s), int(s) + spec.window_frames, intervals, spec)
+            for s in starts]
+  examples = []
+  for k, (start, label) in enumerate(zip(starts, labels)):
+    start = int(start)
+    # Zero-padded so that key order is window order (TFDS sorts by key under Beam).
+    examples.append((f"{task.trial_id}/{start:07d}", {
+        "flow": flows[k],
+        "ecg": signals["ecg"][k],
+        "ecg_features": signals["features"][k],
+        "hr_bpm": signals["hr"][k],
+        "hrs_bpm_per_s": signals["hrs"][k],
+        "label": label.label,
+        "kind": label.kind,
+        "apex_frame": label.apex_frame,
+        "expression_row": label.row,
+        "emotion": label.emotion,
+        "clip_emotion": task.trial.emotion,
+        "subject": task.subject_id,
+        "trial": task.trial_id,
+        "start_frame": start,
+        "end_frame": start + spec.window_frames,
+        "ecg_padded": bool(signals["padded"][k]),
+    }))
+  for interval in record["expressions"]:
+    mine = [lab for lab in labels if lab.row == interval["row"]]
+    interval["me_windows"] = sum(lab.label for lab in mine)
+    interval["windows"] = len(mine)
+  record.update(
+      status="used", num_windows=len(starts), me_windows=sum(lab.label for lab in labels),
+      kinds={kind: sum(lab.kind == kind for lab in labels) for kind in windows.KINDS},
+      ecg_padded_windows=int(signals["padded"].sum()),
+      feature_sum=signals["features"].sum(0, dtype=np.float64).tolist(),
+      feature_sumsq=np.square(signals["features"], dtype=np.float64).sum(0).tolist(),
+      mean_hrs_bpm_per_s=signals["mean_hrs"], hr_quality_share=signals["quality_share"],
+      face={"method": track.method, "sampled": track.sampled, "failed": track.failed,
+            "rejected": track.rejected},
+      problems=[{"code": p.code, "message": scrub(p.message)} for p in signals["problems"]])
+  curves = dict(signals["curves"],
+                window_label=np.array([lab.label for lab in labels], np.int8),
+                window_kind=np.array([windows.KINDS.index(lab.kind) for lab in labels], np.int8),
+                window_row=np.array([lab.row for lab in labels], np.int32))
+  return TrialResult(examples, record, curves)
+
+
+def _trial_signals(task: TrialTask, starts: np.ndarray) -> dict:
+  """ECG, HRV features and HR/HRS of every window, and the trial's HR curves."""
+  spec, fps, trial = task.spec, task.fps, task.trial
+  duration_s = task.frame_count / fps
+  half_s = spec.ecg_context_s / 2
+  try:
+    recording = read_trial_ecg(trial, duration_s, pad_s=half_s + ECG_MARGIN_S)
+  except TrialEcgError as e:
+    raise TrialSkipped(e.code, str(e)) from None
+  except ecg_io.EcgFileError as e:
+    raise TrialSkipped("ecg_unreadable", str(e)) from None
+  rate, raw = recording.sampling_rate, recording.ecg
+  times = recording.times_s
+
+  # Heart rate on a frame-rate grid covering the trial and its context; frame t of
+  # the video sits at grid index t + first.
+  end_s = recording.start_s + (len(raw) - 1) / rate
+  first = math.ceil(max(-half_s, recording.start_s) * fps)
+  last = math.floor(min(duration_s + half_s, end_s) * fps)
+  grid_s = np.arange(first, last + 1) / fps
+  try:
+    hr = ecg_lib.heart_rate(raw, rate, grid_s - recording.start_s)
+  except ecg_lib.EcgError as e:
+    raise TrialSkipped("ecg_no_heart_rate", f"{trial.ecg}: trial {trial.name}: {e}") from None
+  frames = np.arange(task.frame_count) - first
+  hr_frames, hrs_frames = hr.hr_bpm[frames], hr.hrs_bpm_per_s[frames]
+  quality = hr.quality[frames]
+  good = quality if quality.any() else np.ones_like(quality)
+
+  finite = np.isfinite(raw)
+  filled = raw if finite.all() else np.interp(times, times[finite], raw[finite])
+  low, high = spec.ecg_band_hz
+  high = min(high, 0.45 * spec.ecg_rate_hz, 0.45 * rate)
+  banded = ecg_lib.resample(ecg_lib.bandpass(filled, rate, low, high), rate, spec.ecg_rate_hz)
+  if not finite.all():  # gaps were bridged for filtering only: they read as zeros
+    source = np.round(np.arange(len(banded)) * rate / spec.ecg_rate_hz).astype(np.int64)
+    banded[~finite[np.clip(source, 0, len(raw) - 1)]] = 0.0
+
+  centres_s = (starts + spec.window_frames / 2) / fps
+  lead_s = centres_s - half_s
+  begin = np.round((lead_s - recording.start_s) * spec.ecg_rate_hz).astype(np.int64)
+  index = begin[:, None] + np.arange(spec.ecg_length)
+  inside = (index >= 0) & (index < len(banded))
+  ecg = np.where(inside, banded[np.clip(index, 0, len(banded) - 1)], 0.0).astype(np.float32)
+
+  hr_times = lead_s[:, None] + (np.arange(spec.hr_length) + 0.5) / spec.hr_rate_hz
+  features = np.stack([
+      ecg_lib.window_features(hr, s / fps - recording.start_s,
+                              (s + spec.window_frames) / fps - recording.start_s)
+      for s in starts])
+  problems = list(recording.problems)
+  if not quality.any():
+    problems.append(Problem("hr_quality_poor", str(trial.ecg), f"trial {trial.name}: no "
+                            "good-quality HR sample; the mean HRS uses every frame"))
+  return {
+      "ecg": ecg,
+      "features": features,
+      "hr": np.interp(hr_times, grid_s, hr.hr_bpm).astype(np.float32),
+      "hrs": np.interp(hr_times, grid_s, hr.hrs_bpm_per_s).astype(np.float32),
+      "padded": ~inside.all(axis=1),
+      "mean_hrs": float(np.mean(hrs_frames[good], dtype=np.float64)),
+      "quality_share": float(quality.mean()),
+      "problems": problems,
+      "curves": {"hr_bpm": hr_frames, "hrs_bpm_per_s": hrs_frames, "hr_quality": quality},
+  }
+
+
+def _window_flows(task: TrialTask, starts: np.ndarray):
+  """(K, T, S, S, 2) float16 flow clips of the windows, and the trial's `FaceTrack`.
+
+  Two passes over the video: the face track (Haar on a few frames per second), then
+  the crops, keeping only the last `window_frames` of them.
+  """
+  spec, video = task.spec, task.trial.video
+  offsets = spec.flow_offsets
+  size = (spec.roi_size, spec.roi_size)
+  estimator = FlowEstimator(spec.flow_method, remove_global_motion=True)
+  flows = np.empty((len(starts), spec.flow_frames, spec.flow_size, spec.flow_size, 2),
+                   np.float16)
+  stop = int(starts[-1]) + spec.window_frames
+  try:
+    track = track_face(video_io.iter_frames(video, grayscale=True,
+                                            expect_frames=task.frame_count), fps=task.fps)
+    if len(track) != task.frame_count:
+      raise video_io.VideoError(f"{video}: decoded {len(track)} frames, the container "
+                                f"reports {task.frame_count}")
+    crops = collections.deque(maxlen=spec.window_frames)
+    k = 0
+    for t, frame in enumerate(video_io.iter_frames(video, grayscale=True, stop=stop)):
+      crops.append(crop_face(frame, track.box(t), size))
+      if k < len(starts) and t == starts[k] + spec.window_frames - 1:
+        reference = crops[0]
+        for j, offset in enumerate(offsets):
+          flow = estimator(reference, crops[offset])
+          flows[k, j] = cv2.resize(flow, (spec.flow_size, spec.flow_size),
+                                   interpolation=cv2.INTER_AREA)
+        k += 1
+  except video_io.VideoError as e:
+    raise TrialSkipped("video_unreadable", str(e)) from None
+  return flows, track

@@ -1,0 +1,1 @@
+"""TFDS dataset builders of cmcl_jax (one package folder per dataset)."""

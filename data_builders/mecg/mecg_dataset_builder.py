@@ -1,0 +1,292 @@
+"""`mecg`: windows of face optical flow + aligned ECG from a raw MECG layout.
+
+    tfds build data_builders/mecg --manual_dir=RAW --config=tiny --data_dir=OUT
+
+or in Python::
+
+    builder = Builder(config="tiny", data_dir=OUT)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=RAW))
+
+Files are `array_record` (the builder's default; no TensorFlow needed to build or
+read). One split per (pseudonymised) subject, so a leave-one-subject-out training
+fold is ``"+".join(other subjects)``. Examples are stored in key order (trial by
+trial, window by window; shuffling is the loaders' job), with keys
+``"<trial id>/<start frame, 7 digits>"``.
+
+Work is per trial: a process pool of `num_workers` processes (default: all cores,
+or the `MECG_BUILD_WORKERS` environment variable), or Apache Beam when a
+`beam_runner`/`beam_options` is set in the `DownloadConfig` (`tfds build
+--beam_pipeline_options=...`). Window extraction and labels live in
+`cmcl_jax.data.windows` / `window_examples`; see README.md beside this file for the
+label policy, the files written next to the shards and the build report.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import json
+import multiprocessing
+import os
+
+import numpy as np
+import tensorflow_datasets as tfds
+from etils import epath
+from tensorflow_datasets.core.utils.lazy_imports_utils import apache_beam as beam
+from tqdm.auto import tqdm
+
+from cmcl_jax.data import build_report
+from cmcl_jax.data import coding
+from cmcl_jax.data import layout as layout_lib
+from cmcl_jax.data import pseudonyms as pseudonyms_lib
+from cmcl_jax.data import trials as trials_lib
+from cmcl_jax.data import video_io
+from cmcl_jax.data import window_examples
+from cmcl_jax.data import windows
+from cmcl_jax.ecg import WINDOW_FEATURE_NAMES
+
+WORKERS_ENV = "MECG_BUILD_WORKERS"
+LOOKAHEAD_PER_WORKER = 2
+
+
+@dataclasses.dataclass
+class MecgConfig(tfds.core.BuilderConfig):
+  """A `mecg` config: window geometry and contents, and pseudonymisation.
+
+  Attributes:
+    spec: `cmcl_jax.data.windows.WindowSpec` (window, stride, flow clip, ECG context).
+    pseudonymize: replace subject names by opaque ids (mapping kept only in
+      `<manual_dir>/.mecg_pseudonyms.json`).
+  """
+
+  spec: windows.WindowSpec = windows.WindowSpec()
+  pseudonymize: bool = True
+
+
+class Builder(tfds.core.GeneratorBasedBuilder):
+  """MECG windows: face flow clip, ECG segment, HRV features, HR/HRS, ME label."""
+
+  VERSION = tfds.core.Version("1.0.0")
+  RELEASE_NOTES = {"1.0.0": "Initial release: per-subject splits, array_record."}
+  BUILDER_CONFIGS = [
+      MecgConfig(name="default", description=(
+          "0.5 s windows (75 frames at 150 fps) every 15 frames; 8 onset-referenced "
+          "flow fields at 32x32 (computed at 64x64); 2 s of ECG at 250 Hz; HR/HRS at "
+          "25 Hz.")),
+      MecgConfig(name="tiny", description=(
+          "Test size: 75-frame windows every 15 frames; 4 flow fields at 16x16 (from "
+          "32x32 crops); 2 s of ECG at 32 Hz (64 samples); HR/HRS at 8 Hz."),
+          spec=windows.WindowSpec(flow_frames=4, roi_size=32, flow_size=16,
+                                  ecg_rate_hz=32.0, hr_rate_hz=8.0)),
+  ]
+  MANUAL_DOWNLOAD_INSTRUCTIONS = """\
+  MECG is released only on signed request by its authors (Ma et al., CMCL-Net).
+  Point --manual_dir at the raw layout: the coding file (coding_file.xlsx/.csv), the
+  trial videos (<emotion>_<index>_<marker>_<subject>_<yyyymmdd>.avi or frame folders)
+  and the ECG recordings with a marker channel, anywhere below it. To try the
+  builder without the data, write a synthetic layout:
+      python -m experiments.synthesize --out RAW --preset tiny
+  """
+
+  def __init__(self, *, num_workers: int | None = None, file_format=None, **kwargs):
+    """Like any TFDS builder; `num_workers` processes generate trials in parallel."""
+    super().__init__(file_format=file_format or "array_record", **kwargs)
+    self._num_workers = num_workers or int(os.environ.get(WORKERS_ENV) or 0) or (
+        os.cpu_count() or 1)
+    self._use_beam = False
+    self._runner = None
+    self._build = None
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    spec = self.builder_config.spec
+    flow = (spec.flow_frames, spec.flow_size, spec.flow_size, 2)
+    return self.dataset_info_from_configs(
+        features=tfds.features.FeaturesDict({
+            "flow": tfds.features.Tensor(shape=flow, dtype=np.float16, doc=(
+                "(T, S, S, 2) flow (dx, dy) from the window's first face crop to T "
+                "evenly spaced later crops, pixels of the roi crop")),
+            "ecg": tfds.features.Tensor(shape=(spec.ecg_length,), dtype=np.float32,
+                                        doc="(L,) band-passed ECG centred on the window, mV"),
+            "ecg_features": tfds.features.Tensor(
+                shape=(len(WINDOW_FEATURE_NAMES),), dtype=np.float32,
+                doc="window_features in the order " + ", ".join(WINDOW_FEATURE_NAMES)),
+            "hr_bpm": tfds.features.Tensor(shape=(spec.hr_length,), dtype=np.float32,
+                                           doc="heart rate over the ECG context, bpm"),
+            "hrs_bpm_per_s": tfds.features.Tensor(
+                shape=(spec.hr_length,), dtype=np.float32,
+                doc="heart-rate slope |dHR/dt| over the ECG context, bpm/s"),
+            "label": tfds.features.ClassLabel(names=["non_me", "me"]),
+            "kind": tfds.features.ClassLabel(names=list(windows.KINDS)),
+            "apex_frame": tfds.features.Scalar(dtype=np.int32, doc="-1 if none"),
+            "expression_row": tfds.features.Scalar(dtype=np.int32,
+                                                   doc="coding-file row, -1 if none"),
+            "emotion": tfds.features.Text(doc="emotion of the window's expression"),
+            "clip_emotion": tfds.features.Text(doc="emotion of the clip watched"),
+            "subject": tfds.features.Text(doc="pseudonymised subject id"),
+            "trial": tfds.features.Text(doc="<subject id>/<marker>"),
+            "start_frame": tfds.features.Scalar(dtype=np.int32),
+            "end_frame": tfds.features.Scalar(dtype=np.int32, doc="exclusive"),
+            "ecg_padded": tfds.features.Scalar(dtype=np.bool_,
+                                               doc="ECG context partly unrecorded"),
+        }),
+        disable_shuffling=True,
+        homepage="https://github.com/cmcl-jax/cmcl_jax",
+    )
+
+  def _download_and_prepare(self, dl_manager, download_config):
+    self._use_beam = bool(download_config.beam_runner or download_config.beam_options)
+    try:
+      super()._download_and_prepare(dl_manager, download_config)
+    finally:
+      if self._runner is not None:
+        self._runner.close()
+        self._runner = None
+    self._write_report()
+
+  def _split_generators(self, dl_manager):
+    spec = self.builder_config.spec
+    raw = layout_lib.discover(dl_manager.manual_dir)
+    names = pseudonyms_lib.Pseudonyms.load_or_create(
+        dl_manager.manual_dir, raw.subjects, enabled=self.builder_config.pseudonymize)
+    data_dir = os.fspath(self.data_dir)
+    tasks = collections.defaultdict(list)
+    taken = set()
+    for trial in raw.trials:
+      subject = names[trial.subject]
+      trial_id = f"{subject}/{trial.marker}"
+      if trial_id in taken:  # the same clip recorded on two dates
+        trial_id = f"{trial_id}_{trial.date}"
+      taken.add(trial_id)
+      skip, fps = None, coding.MECG_FPS
+      try:
+        info = video_io.video_info(trial.video)
+      except video_io.VideoError as e:
+        skip = ("video_unreadable", str(e))
+      else:
+        fps = info.fps
+        if info.frame_count < spec.window_frames:
+          skip = ("video_too_short", f"{info.frame_count} frames, a window needs "
+                  f"{spec.window_frames}")
+        elif trial.ecg is None:
+          skip = ("ecg_missing", f"no ECG recording found for {trial.name}")
+      if skip:
+        record = {"trial": trial_id, "subject": subject, "marker": trial.marker,
+                  "clip_emotion": trial.emotion, "video": names.scrub(trial.name),
+                  "status": "skipped", "reason": skip[0], "message": names.scrub(skip[1]),
+                  "expressions": [dataclasses.asdict(windows.Interval.from_expression(e, fps))
+                                  for e in trial.expressions]}
+        trials_lib.write_trial(data_dir, window_examples.TrialResult([], record, {}))
+        continue
+      tasks[subject].append(window_examples.TrialTask(
+          trial, trial_id, subject, info.frame_count, info.fps, spec))
+    if not tasks:
+      raise ValueError(f"{dl_manager.manual_dir}: no trial has a readable video long enough "
+                       f"for a window and an ECG recording; see {data_dir}/trials/*.json")
+    for split_tasks in tasks.values():  # key order: the order Beam writes in too
+      split_tasks.sort(key=lambda task: task.trial_id)
+    ordered = [task for subject in tasks for task in tasks[subject]]
+    self._build = {"raw": raw, "names": names, "subjects": list(tasks),
+                   "order": [task.trial_id for task in ordered]}
+    if self._use_beam:
+      return {s: self._generate_examples(s, split_tasks) for s, split_tasks in tasks.items()}
+    self._runner = _TrialRunner(ordered, data_dir, names.scrub, self._num_workers)
+    first = 0
+    generators = {}
+    for subject, split_tasks in tasks.items():
+      generators[subject] = self._generate_examples(subject, range(first, first + len(split_tasks)))
+      first += len(split_tasks)
+    return generators
+
+  def _generate_examples(self, split, tasks):
+    """Examples of one subject split: a generator, or a Beam PTransform under Beam."""
+    data_dir = os.fspath(self.data_dir)
+    scrub = self._build["names"].scrub
+    if self._use_beam:
+      return (f"Trials_{split}" >> beam.Create(list(tasks))
+              | f"Windows_{split}" >> beam.FlatMap(trials_lib.run_trial, data_dir=data_dir,
+                                                   scrub=scrub))
+    return self._generate_local(split, tasks)
+
+  def _generate_local(self, split, task_indices):
+    count = 0
+    for index in task_indices:
+      examples = self._runner.result(index)
+      count += len(examples)
+      yield from examples
+    if not count:
+      raise ValueError(f"split {split}: no trial of this subject gave a window; the reasons "
+                       f"are in {self.data_dir}/trials/*.json")
+
+  def _write_report(self):
+    """trials.json and the build report, from the trial records all workers wrote."""
+    records = trials_lib.read_records(self.data_dir)
+    splits = {s: [t for t in self._build["order"]
+                  if records[t]["subject"] == s and records[t]["status"] == "used"]
+              for s in self._build["subjects"]}
+    data_dir = epath.Path(self.data_dir)
+    (data_dir / trials_lib.TRIALS_INDEX).write_text(json.dumps({"splits": splits}, indent=1))
+    report = build_report.build_report(
+        self._build["raw"], records, splits, self._build["names"].scrub,
+        header={"name": self.name, "config": self.builder_config.name,
+                "version": str(self.version), "spec": dataclasses.asdict(
+                    self.builder_config.spec)})
+    build_report.write_report(data_dir, report)
+
+
+class _TrialRunner:
+  """Runs `trials.run_trial` over every task in order, `num_workers` at a time.
+
+  Results are asked for in task order (split after split); a bounded number of
+  later tasks run ahead, also across split boundaries, so the pool never idles
+  between two subjects.
+  """
+
+  def __init__(self, tasks, data_dir, scrub, num_workers):
+    self._tasks = tasks
+    self._args = (data_dir, scrub)
+    self._executor = None
+    if num_workers > 1:
+      self._executor = concurrent.futures.ProcessPoolExecutor(
+          num_workers, mp_context=multiprocessing.get_context("spawn"))
+    self._lookahead = LOOKAHEAD_PER_WORKER * num_workers
+    self._pending = collections.deque()
+    self._next = 0
+    self._bar = tqdm(total=len(tasks), unit="trial", desc="mecg trials")
+
+  def _submit(self):
+    while self._executor and self._next < len(self._tasks) and (
+        len(self._pending) < self._lookahead):
+      future = self._executor.submit(trials_lib.run_trial, self._tasks[self._next],
+                                     *self._args)
+      self._pending.append((self._next, future))
+      self._next += 1
+
+  def result(self, index):
+    """Examples of task `index`; earlier tasks not asked for are dropped.
+
+    TFDS asks in order; it skips the rest of a split only when
+    `max_examples_per_split` truncates it.
+    """
+    task = self._tasks[index]
+    if self._executor is None:
+      examples = trials_lib.run_trial(task, *self._args)
+    else:
+      if not self._pending or self._pending[-1][0] < index:
+        while self._pending:
+          self._pending.popleft()[1].cancel()
+        self._next = max(self._next, index)
+      self._submit()
+      while self._pending[0][0] < index:
+        self._pending.popleft()[1].cancel()
+      examples = self._pending.popleft()[1].result()
+      self._submit()
+    self._bar.set_postfix_str(task.trial_id)
+    self._bar.update()
+    return examples
+
+  def close(self):
+    self._bar.close()
+    if self._executor is not None:
+      self._executor.shutdown(cancel_futures=True)
