@@ -1,0 +1,139 @@
+"""grain loaders over a real tiny `mecg` build: contents, balance, order, shards, resume."""
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from cmcl_jax.data import pipeline, trials, windows
+from cmcl_jax.models.presets import model_config
+from data_builders.mecg import mecg_dataset_builder
+
+
+@pytest.fixture(scope="module")
+def dataset(tiny_raw, tmp_path_factory):
+  """(builder, split of every subject)."""
+  root, _ = tiny_raw
+  builder = mecg_dataset_builder.Builder(
+      config="tiny", data_dir=str(tmp_path_factory.mktemp("mecg")), num_workers=1)
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(manual_dir=str(root)))
+  return builder, "+".join(builder.info.splits.keys())
+
+
+def _take(loader, n):
+  iterator = iter(loader)
+  return [next(iterator) for _ in range(n)]
+
+
+def _assert_same(a, b):
+  assert a.keys() == b.keys()
+  for key in a:
+    if isinstance(a[key], dict):
+      _assert_same(a[key], b[key])
+    else:
+      np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_batches_match_the_tiny_model_shapes(dataset):
+  builder, split = dataset
+  encoder = model_config("tiny").encoder
+  stats = trials.feature_stats(builder, split)
+  batch = _take(pipeline.finetune_loader(
+      builder, split, batch_size=4, seed=0, shard_index=0, shard_count=1,
+      features=pipeline.Features(feature_stats=stats)), 1)[0]
+  assert batch["flow"].shape == (4, *encoder.flow_shape, 2)
+  assert batch["flow"].dtype == np.float32
+  assert batch["ecg"].shape == (4, encoder.ecg_length, 1)
+  assert batch["ecg_features"].shape == (4, 6)  # the tiny preset says 4 (see README)
+  np.testing.assert_allclose(batch["ecg"].mean(axis=1), 0.0, atol=1e-4)
+  assert all(v.dtype != object for v in batch.values())
+
+
+def test_triplet_roles(dataset):
+  builder, split = dataset
+  index = pipeline.SplitIndex.load(builder, split)
+  for batch in _take(pipeline.pretrain_loader(builder, split, batch_size=8, seed=1,
+                                              shard_index=0, shard_count=1), 3):
+    assert (batch["anchor"]["label"] == 1).all() and (batch["positive"]["label"] == 1).all()
+    assert (batch["negative"]["label"] == 0).all()
+    kinds = {windows.KINDS[k] for k in batch["negative"]["kind"]}
+    assert kinds <= set(pipeline.DEFAULT_NEGATIVE_KINDS)
+    rows = index.row[batch["anchor"]["index"]], index.row[batch["positive"]["index"]]
+    assert (rows[0] != rows[1]).all()  # the split has several MEs
+
+
+def test_finetune_balance(dataset):
+  builder, split = dataset
+  for batch in _take(pipeline.finetune_loader(builder, split, batch_size=8, seed=2,
+                                              positive_fraction=0.25, shard_index=0,
+                                              shard_count=1), 4):
+    assert batch["label"].sum() == 2
+    kinds = {windows.KINDS[k] for k, label in zip(batch["kind"], batch["label"]) if not label}
+    assert kinds <= set(pipeline.DEFAULT_NEGATIVE_KINDS)
+
+
+def test_eval_is_ordered_complete_and_padded(dataset):
+  builder, split = dataset
+  infos = trials.load_trials(builder, split)
+  expected = [(i, s) for i, t in enumerate(infos) for s in t.window_starts]
+  batches = list(pipeline.eval_loader(builder, split, batch_size=64, shard_index=0,
+                                      shard_count=1))
+  seen = [(t, s) for b in batches for t, s, m in
+          zip(b["trial_index"], b["start_frame"], b["mask"]) if m]
+  assert seen == expected
+  indices = np.concatenate([b["index"][b["mask"]] for b in batches])
+  np.testing.assert_array_equal(indices, np.arange(len(expected)))
+  assert (np.concatenate([b["index"] for b in batches])[len(expected):] == -1).all()
+
+
+def test_process_shards_are_disjoint_and_complete(dataset):
+  builder, split = dataset
+  steps = None
+  covered = []
+  for process in range(2):
+    batches = list(pipeline.eval_loader(builder, split, batch_size=32, shard_index=process,
+                                        shard_count=2))
+    steps = steps or len(batches)
+    assert len(batches) == steps  # every process runs the same number of steps
+    covered += [b["index"][b["mask"]] for b in batches]
+  covered = np.concatenate(covered)
+  np.testing.assert_array_equal(np.sort(covered), np.arange(len(covered)))
+
+  whole = _take(pipeline.finetune_loader(builder, split, batch_size=8, seed=3,
+                                         shard_index=0, shard_count=1), 2)
+  halves = [_take(pipeline.finetune_loader(builder, split, batch_size=8, seed=3,
+                                           shard_index=p, shard_count=2), 2) for p in (0, 1)]
+  for step in range(2):
+    np.testing.assert_array_equal(
+        whole[step]["index"], np.concatenate([h[step]["index"] for h in halves]))
+
+
+def test_resume_gives_the_same_batches(dataset):
+  builder, split = dataset
+  loader = pipeline.pretrain_loader(builder, split, batch_size=4, seed=4, shard_index=0,
+                                    shard_count=1)
+  iterator = iter(loader)
+  for _ in range(3):
+    next(iterator)
+  state = iterator.get_state()
+  expected = [next(iterator) for _ in range(3)]
+  resumed = iter(loader)
+  resumed.set_state(state)
+  for a in expected:
+    _assert_same(a, next(resumed))
+
+
+def test_grain_workers_give_the_same_batches(dataset):
+  builder, split = dataset
+  kwargs = dict(batch_size=4, seed=5, shard_index=0, shard_count=1, num_batches=3)
+  inline = list(pipeline.finetune_loader(builder, split, **kwargs))
+  workers = list(pipeline.finetune_loader(builder, split, worker_count=1, **kwargs))
+  assert len(workers) == 3
+  for a, b in zip(inline, workers):
+    _assert_same(a, b)
+
+
+def test_unknown_split_names_the_choices(dataset):
+  builder, _ = dataset
+  with pytest.raises(ValueError, match="no split 'nobody'"):
+    pipeline.eval_loader(builder, "nobody", batch_size=4, shard_index=0, shard_count=1)
