@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from cmcl_jax.models.video_backbone import group_count
+from cmcl_jax.models.conv_utils import conv_kernel_init, group_count
 
 
 class TemporalBlock(nnx.Module):
@@ -27,7 +27,7 @@ class TemporalBlock(nnx.Module):
     def conv():
       return nnx.Conv(
           channels, channels, (kernel_size,), kernel_dilation=dilation,
-          padding="SAME", use_bias=False,
+          padding="SAME", use_bias=False, kernel_init=conv_kernel_init(),
           dtype=dtype, param_dtype=param_dtype, rngs=rngs,
       )
 
@@ -81,7 +81,7 @@ class ECGBackbone(nnx.Module):
     self.in_channels = in_channels
     self.stem = nnx.Conv(
         in_channels, channels, (stem_kernel_size,), padding="SAME",
-        dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+        kernel_init=conv_kernel_init(), dtype=dtype, param_dtype=param_dtype, rngs=rngs,
     )
     self.blocks = nnx.List([
         TemporalBlock(channels, kernel_size, d,

@@ -6,12 +6,13 @@ strided. GroupNorm instead of BatchNorm keeps the model free of running statisti
 so train and eval compute the same function apart from dropout.
 """
 
-import math
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
+
+from cmcl_jax.models.conv_utils import conv_kernel_init, group_count
 
 
 class ChannelAttention(nnx.Module):
@@ -40,11 +41,6 @@ class ChannelAttention(nnx.Module):
     return x * gate.reshape(x.shape[0], *([1] * (x.ndim - 2)), -1).astype(x.dtype)
 
 
-def group_count(channels: int, max_groups: int = 8) -> int:
-  """GroupNorm groups for `channels`: the largest divisor not above `max_groups`."""
-  return math.gcd(channels, max_groups)
-
-
 class _ConvStage(nnx.Module):
   """Conv3D (strided) → GroupNorm → GELU → channel attention."""
 
@@ -52,7 +48,8 @@ class _ConvStage(nnx.Module):
                rngs, dtype, param_dtype):
     self.conv = nnx.Conv(
         in_channels, out_channels, kernel_size, strides=stride, padding="SAME",
-        use_bias=False, dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+        use_bias=False, kernel_init=conv_kernel_init(),
+        dtype=dtype, param_dtype=param_dtype, rngs=rngs,
     )
     self.norm = nnx.GroupNorm(
         out_channels, num_groups=group_count(out_channels),
