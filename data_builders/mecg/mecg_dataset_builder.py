@@ -11,8 +11,10 @@ or in Python::
 Files are `array_record` (the builder's default; no TensorFlow needed to build or
 read). One split per (pseudonymised) subject, so a leave-one-subject-out training
 fold is ``"+".join(other subjects)``. Examples are stored in key order (trial by
-trial, window by window; shuffling is the loaders' job), with keys
-``"<trial id>/<start frame, 7 digits>"``.
+trial, window by window; shuffling is the loaders' job), with integer keys
+``j × 10^7 + start frame`` for the split's j-th trial (by trial id): TFDS under Beam
+sorts unshuffled examples by key arithmetically, so keys must be integers; the
+example's `trial` and `start_frame` name it.
 
 Work is per trial: a process pool of `num_workers` processes (default: all cores,
 or the `MECG_BUILD_WORKERS` environment variable), or Apache Beam when a
@@ -184,8 +186,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     if not tasks:
       raise ValueError(f"{dl_manager.manual_dir}: no trial has a readable video long enough "
                        f"for a window and an ECG recording; see {data_dir}/trials/*.json")
-    for split_tasks in tasks.values():  # key order: the order Beam writes in too
+    for subject, split_tasks in tasks.items():  # the order keys (and Beam) keep
       split_tasks.sort(key=lambda task: task.trial_id)
+      tasks[subject] = [dataclasses.replace(task, first_key=j * window_examples.KEY_STRIDE)
+                        for j, task in enumerate(split_tasks)]
     ordered = [task for subject in tasks for task in tasks[subject]]
     self._build = {"raw": raw, "names": names, "subjects": list(tasks),
                    "order": [task.trial_id for task in ordered]}

@@ -1,0 +1,113 @@
+"""Build throughput of `mecg` and batches/s of the three grain loaders.
+
+    python -m benchmarks.input_pipeline                 # from the repo root; ~4 min on 2 cores
+    python -m benchmarks.input_pipeline --config tiny --runs 3
+
+Writes a synthetic raw layout (`synthetic.preset("tiny")`: 3 subjects × 2 trials ×
+10 s, 96×96 px, 150 fps) to a temporary folder, then times
+
+* the build of the chosen config with `num_workers` = 1 and 2 processes (windows/s,
+  wall clock, median of `--runs` builds; the 2-process figure includes starting the
+  spawned workers), and the size of the built dataset on disk;
+* each loader (pretrain triplets, balanced fine-tuning, ordered eval) over the
+  whole build: batches/s and windows/s after one warm-up batch, median of `--runs`
+  passes of `--batches` batches, with 0 and `--workers` grain worker processes.
+
+Prints Markdown tables for BENCHMARKS.md. Results depend on the machine: name it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import tensorflow_datasets as tfds
+
+from cmcl_jax.data import pipeline
+from cmcl_jax.data import synthetic
+from data_builders.mecg import mecg_dataset_builder
+
+
+def _machine() -> str:
+  model = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+  name = next((line.split(":", 1)[1].strip() for line in model.splitlines()
+               if line.startswith("Model name")), platform.processor())
+  return f"{name}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores"
+
+
+def _build(raw: Path, out: Path, config: str, workers: int):
+  builder = mecg_dataset_builder.Builder(config=config, data_dir=str(out), num_workers=workers)
+  start = time.perf_counter()
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+      manual_dir=str(raw)))
+  return builder, time.perf_counter() - start
+
+
+def _loader_rate(make, batches: int) -> float:
+  iterator = iter(make())
+  next(iterator)  # warm-up: opens shards, starts workers
+  start = time.perf_counter()
+  for _ in range(batches):
+    next(iterator)
+  return batches / (time.perf_counter() - start)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--config", default="default", choices=("default", "tiny"))
+  parser.add_argument("--runs", type=int, default=3)
+  parser.add_argument("--batches", type=int, default=20)
+  parser.add_argument("--batch-size", type=int, default=32)
+  parser.add_argument("--workers", type=int, default=2)
+  args = parser.parse_args()
+
+  with tempfile.TemporaryDirectory() as tmp:
+    tmp = Path(tmp)
+    raw = tmp / "raw"
+    synthetic.generate(raw, synthetic.preset("tiny"), seed=0, progress=False)
+    print(f"Machine: {_machine()}; config {args.config}; raw: synthetic tiny "
+          f"(3 subjects × 2 trials × 10 s, 96×96 px)\n")
+    print("| build | windows | wall s (median) | windows/s | size on disk |")
+    print("|---|---|---|---|---|")
+    builder = None
+    for workers in (1, 2):
+      times = []
+      for run in range(args.runs):
+        builder, seconds = _build(raw, tmp / f"out{workers}_{run}", args.config, workers)
+        times.append(seconds)
+      windows_total = sum(s.num_examples for s in builder.info.splits.values())
+      size = sum(p.stat().st_size for p in Path(builder.data_dir).rglob("*") if p.is_file())
+      median = statistics.median(times)
+      print(f"| {workers} process{'es' if workers > 1 else ''} | {windows_total} | "
+            f"{median:.1f} | {windows_total / median:.0f} | {size / 2**20:.1f} MiB |")
+
+    split = "+".join(builder.info.splits.keys())
+    common = dict(batch_size=args.batch_size, shard_index=0, shard_count=1)
+    loaders = {
+        "pretrain (triplets)": lambda w: pipeline.pretrain_loader(
+            builder, split, seed=0, worker_count=w, **common),
+        "finetune (50 % ME)": lambda w: pipeline.finetune_loader(
+            builder, split, seed=0, worker_count=w, **common),
+        "eval (ordered)": lambda w: pipeline.eval_loader(builder, split, worker_count=w,
+                                                         **common),
+    }
+    eval_batches = pipeline.eval_steps(
+        sum(s.num_examples for s in builder.info.splits.values()), args.batch_size, 1)
+    print(f"\n| loader (batch {args.batch_size}) | grain workers | batches/s | windows/s |")
+    print("|---|---|---|---|")
+    for name, make in loaders.items():
+      windows_per_batch = args.batch_size * (3 if name.startswith("pretrain") else 1)
+      batches = min(args.batches, eval_batches - 1) if name.startswith("eval") else args.batches
+      for workers in (0, args.workers):
+        rate = statistics.median(_loader_rate(lambda: make(workers), batches)
+                                 for _ in range(args.runs))
+        print(f"| {name} | {workers} | {rate:.1f} | {rate * windows_per_batch:.0f} |")
+
+
+if __name__ == "__main__":
+  main()
