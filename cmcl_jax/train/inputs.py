@@ -1,0 +1,88 @@
+"""Stage inputs from the `mecg` TFDS dataset through `cmcl_jax.data.pipeline`.
+
+The config's `data` section names the dataset (`tfds_config`, `data_dir`) and the
+leave-one-subject-out fold: `fold` k holds out the k-th subject split (sorted ids) for
+evaluation and trains on "+".join(the others); `train_split` / `eval_split`, when
+set, replace those expressions. Feature standardisation uses the training split's
+statistics. Every loader is sharded per JAX process (rows of the global batch).
+"""
+
+import functools
+
+from etils import epath
+
+from cmcl_jax.data import pipeline, trials
+from cmcl_jax.train.loop import StageData
+from data_builders.mecg import mecg_dataset_builder
+
+
+def open_builder(data_config):
+  """The prepared `mecg/<tfds_config>` builder under `data_dir`, or a clear error."""
+  builder = mecg_dataset_builder.Builder(config=data_config.tfds_config,
+                                         data_dir=data_config.data_dir or None)
+  if not epath.Path(builder.data_dir).exists():
+    raise FileNotFoundError(
+        f"no prepared dataset mecg/{data_config.tfds_config} in {builder.data_dir}; "
+        "build it with: python -m experiments.build_mecg data_builders/mecg "
+        f"--manual_dir=RAW --config={data_config.tfds_config} "
+        f"--data_dir={data_config.data_dir or '~/tensorflow_datasets'}")
+  return builder
+
+
+def fold_splits(builder, data_config) -> tuple[str, str]:
+  """(train split expression, eval split) of the configured LOSO fold."""
+  subjects = sorted(builder.info.splits.keys())
+  if data_config.train_split and data_config.eval_split:
+    return data_config.train_split, data_config.eval_split
+  if not 0 <= data_config.fold < len(subjects):
+    raise ValueError(f"data.fold={data_config.fold}: the dataset has {len(subjects)} "
+                     f"subject splits {subjects}; choose 0…{len(subjects) - 1}")
+  held_out = subjects[data_config.fold]
+  train = data_config.train_split or "+".join(s for s in subjects if s != held_out)
+  return train, data_config.eval_split or held_out
+
+
+def check_model_inputs(builder, model_config) -> None:
+  """Fails when the dataset's window shapes do not fit the model config."""
+  features = builder.info.features
+  encoder = model_config.encoder
+  flow = tuple(features["flow"].shape)
+  expected = {
+      "flow": (flow[:3], tuple(encoder.flow_shape), "model.encoder.flow_shape"),
+      "ecg": (tuple(features["ecg"].shape)[0], encoder.ecg_length,
+              "model.encoder.ecg_length"),
+      "ecg_features": (tuple(features["ecg_features"].shape)[0],
+                       encoder.ecg_num_features, "model.encoder.ecg_num_features"),
+  }
+  for key, (got, want, field) in expected.items():
+    if got != want:
+      raise ValueError(
+          f"mecg/{builder.builder_config.name} windows have {key} of size {got} but "
+          f"{field}={want}; set --config.{field}={got} or use a matching dataset config")
+
+
+def _iterator(loader_fn):
+  return iter(loader_fn())
+
+
+def mecg_data(config) -> dict[str, StageData]:
+  """`StageData` for "pretrain" and "finetune" from the config's `data` section."""
+  data = config.data
+  builder = open_builder(data)
+  check_model_inputs(builder, config.model)
+  train_split, eval_split = fold_splits(builder, data)
+  features = pipeline.Features(feature_stats=trials.feature_stats(builder, train_split))
+  common = dict(seed=config.seed, features=features, worker_count=data.worker_count)
+  pretrain = functools.partial(pipeline.pretrain_loader, builder, train_split,
+                               batch_size=data.pretrain_batch_size, **common)
+  finetune = functools.partial(pipeline.finetune_loader, builder, train_split,
+                               batch_size=data.finetune_batch_size,
+                               positive_fraction=data.positive_fraction, **common)
+  evaluate = functools.partial(pipeline.eval_loader, builder, eval_split,
+                               batch_size=data.eval_batch_size, features=features,
+                               worker_count=data.worker_count)
+  return {
+      "pretrain": StageData(train=functools.partial(_iterator, pretrain)),
+      "finetune": StageData(train=functools.partial(_iterator, finetune),
+                            evaluate=functools.partial(_iterator, evaluate)),
+  }

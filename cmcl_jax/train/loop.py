@@ -1,0 +1,286 @@
+"""`train_and_evaluate`: triplet pre-training, then fine-tuning, with all side effects.
+
+Per stage, under `<workdir>/<stage>/`: `checkpoints/` (orbax), `metrics.jsonl` and
+`tensorboard/`. A stage whose last checkpoint is at its final step is done and is
+skipped, so rerunning the same command resumes where a run stopped: the state, the
+RNG and the input iterator come back from the newest checkpoint, and the parameters
+match those of an uninterrupted run bitwise (on CPU).
+
+Fine-tuning starts from the pre-trained encoder with a fresh classifier
+(`finetune.init_from="pretrain"`) or from scratch (`"scratch"`).
+
+SIGTERM: the current step finishes, a checkpoint is written, and the stage returns
+`preempted`. A non-finite loss raises `NonFiniteLossError` naming the step; no
+checkpoint is written after that step.
+"""
+
+import dataclasses
+import math
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+import jax
+import numpy as np
+from absl import logging
+from etils import epath
+from jax.experimental import multihost_utils
+
+from cmcl_jax.train import losses, optim, reporting, sharding
+from cmcl_jax.train.checkpoint import Checkpointer
+from cmcl_jax.train.state import (TrainState, build_model, create_train_state,
+                                  transplant)
+from cmcl_jax.train.steps import VIEWS, make_steps
+
+STAGES = ("pretrain", "finetune")
+INIT_FROM = ("pretrain", "scratch")
+
+
+class NonFiniteLossError(FloatingPointError):
+  """The training loss became NaN or ±Inf."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StageData:
+  """The inputs of one stage, as this process sees them.
+
+  Attributes:
+    train: returns a fresh grain iterator (`get_state`/`set_state`) of this
+      process's rows of each global batch, as dicts of NumPy arrays; it must not
+      run out before the stage's last step.
+    evaluate: returns one pass of evaluation batches (fine-tuning batches with a
+      "mask"), or None for no evaluation.
+  """
+
+  train: Callable[[], Iterator]
+  evaluate: Callable[[], Iterable] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class StageResult:
+  """How a stage ended: its final state, and whether SIGTERM cut it short."""
+
+  state: TrainState
+  preempted: bool
+  eval_metrics: dict[str, float] | None = None
+
+
+class _StopSignal:
+  """Records SIGTERM while installed (main thread only); restores the old handler."""
+
+  def __init__(self):
+    self.received = False
+    self._previous = None
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    del signum, frame
+    logging.warning("SIGTERM received: saving a checkpoint after this step")
+    self.received = True
+
+  def __exit__(self, *exc):
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
+
+
+DEVICE_KEYS = ("flow", "ecg", "ecg_features", "label", "mask")
+"""Batch keys the steps read; bookkeeping keys (index, kind, …) stay on the host."""
+
+
+def _device_keys(batch: Mapping) -> dict:
+  """The step's keys of a batch (triplet views keep their nesting)."""
+  return {k: _device_keys(v) if isinstance(v, Mapping) else v
+          for k, v in batch.items() if isinstance(v, Mapping) or k in DEVICE_KEYS}
+
+
+def _samples_per_step(name: str, config) -> int:
+  """Windows per global step: 3 per triplet when pre-training."""
+  if name == "pretrain":
+    return len(VIEWS) * config.data.pretrain_batch_size
+  return config.data.finetune_batch_size
+
+
+def _agree_to_stop(received: bool) -> bool:
+  """True on every process when any process got SIGTERM."""
+  if jax.process_count() == 1:
+    return received
+  return bool(np.any(multihost_utils.process_allgather(np.int32(received))))
+
+
+def _evaluate(steps, state: TrainState, batches: Iterable, mesh) -> dict[str, float]:
+  """Window-level loss, accuracy, ME precision / recall / F1 over one pass."""
+  totals = None
+  for batch in batches:
+    sums = steps.evaluate(state, sharding.global_batch(_device_keys(batch), mesh))
+    totals = sums if totals is None else jax.tree.map(lambda a, b: a + b, totals, sums)
+  if totals is None:
+    raise ValueError("the evaluation data gave no batch")
+  t = {k: float(v) for k, v in jax.device_get(totals).items()}
+  precision = t["tp"] / max(t["tp"] + t["fp"], 1)
+  recall = t["tp"] / max(t["tp"] + t["fn"], 1)
+  return {
+      "loss": t["loss_sum"] / max(t["count"], 1),
+      "accuracy": (t["tp"] + t["tn"]) / max(t["count"], 1),
+      "precision": precision, "recall": recall,
+      "f1": 2 * precision * recall / max(precision + recall, 1e-12),
+  }
+
+
+def _initial_params(name: str, config, workdir: epath.Path, mesh):
+  """Model parts and the stage's starting parameters (fine-tuning: pre-trained encoder)."""
+  parts, params = build_model(config.model, config.seed)
+  if name != "finetune":
+    return parts, params
+  init_from = config.finetune.init_from
+  if init_from == "scratch":
+    return parts, params
+  pretrain_dir = workdir / "pretrain" / "checkpoints"
+  source = Checkpointer(pretrain_dir, keep=1)
+  if source.latest_step() != config.pretrain.steps:
+    raise FileNotFoundError(
+        f"finetune.init_from='pretrain' needs the final pre-training checkpoint (step "
+        f"{config.pretrain.steps}) in {pretrain_dir}; found "
+        f"{source.latest_step()}. Run --stage=pretrain (or both) first, or set "
+        "--config.finetune.init_from=scratch")
+  _, fresh = build_model(config.model, config.seed)
+  tx = optim.make_optimizer(config.pretrain, fresh)
+  target = jax.device_put(create_train_state(fresh, tx, config.seed),
+                          sharding.replicated(mesh))
+  pretrained = source.restore(target)
+  source.close()
+  return parts, transplant(params, pretrained.params, ("encoder",))
+
+
+def run_stage(name: str, config, workdir: epath.PathLike, data: StageData
+              ) -> StageResult:
+  """Trains one stage ("pretrain" or "finetune") to `config.<name>.steps`, resuming."""
+  workdir = epath.Path(workdir)
+  stage = config[name]
+  mesh = sharding.make_mesh()
+  replicated = sharding.replicated(mesh)
+  parts, params = _initial_params(name, config, workdir, mesh)
+  tx = optim.make_optimizer(stage, params)
+  schedule = optim.learning_rate_schedule(stage)
+  state = jax.device_put(create_train_state(params, tx, config.seed), replicated)
+  steps = make_steps(name, stage, parts, tx, schedule, replicated)
+  iterator = data.train()
+  checkpointer = Checkpointer(workdir / name / "checkpoints", config.checkpoint.keep)
+  if checkpointer.latest_step() is not None:
+    state = checkpointer.restore(state, iterator)
+    logging.info("%s: resumed from step %d in %s", name, int(state.step),
+                 checkpointer.directory)
+  total = stage.steps
+  step = int(state.step)
+  if step >= total:
+    checkpointer.close()
+    logging.info("%s: already complete (step %d)", name, step)
+    return StageResult(state, preempted=False)
+
+  log = reporting.MetricsLog(workdir / name, name)
+  throughput = reporting.Throughput(step, total, _samples_per_step(name, config))
+  pending = []  # (step index, device metrics) not yet read back
+  eval_metrics = None
+  preempted = False
+  try:
+    with _StopSignal() as stop:
+      while step < total:
+        batch = sharding.global_batch(_device_keys(next(iterator)), mesh)
+        state, metrics = steps.train(state, batch, jax.random.fold_in(state.rng, step))
+        pending.append((step, metrics))
+        step += 1
+        last = step == total
+        log_now = step % config.logging.every_steps == 0 or last
+        save_now = step % config.checkpoint.every_steps == 0 or last
+        preempted = (log_now or jax.process_count() == 1) and _agree_to_stop(
+            stop.received)
+        if not (log_now or save_now or preempted):
+          continue
+        values = jax.device_get(pending)
+        pending = []
+        for index, m in values:
+          if not math.isfinite(float(m["loss"])):
+            raise NonFiniteLossError(
+                f"{name}: the loss is {float(m['loss'])} at step {index}; training "
+                f"stopped. The last good checkpoint is step "
+                f"{checkpointer.latest_step()} in {checkpointer.directory}")
+        means = {k: float(np.mean([m[k] for _, m in values])) for k in values[-1][1]}
+        means.update(throughput.measure(step))
+        log.write(step, means)
+        reporting.log_progress(name, step, total, means)
+        evaluate_now = data.evaluate is not None and (
+            last or step % stage.get("eval_every_steps", total) == 0)
+        if evaluate_now:
+          eval_metrics = _evaluate(steps, state, data.evaluate(), mesh)
+          log.write(step, {f"eval_{k}": v for k, v in eval_metrics.items()})
+          logging.info("%s step %d eval: %s", name, step, eval_metrics)
+        if save_now or preempted:
+          checkpointer.save(state, iterator)
+        if preempted:
+          logging.warning("%s: stopped by SIGTERM at step %d; checkpoint saved in %s; "
+                          "rerun the same command to resume", name, step,
+                          checkpointer.directory)
+          break
+  finally:
+    checkpointer.wait()
+    checkpointer.close()
+    log.close()
+  return StageResult(state, preempted=preempted, eval_metrics=eval_metrics)
+
+
+def check_config(config, stages: Iterable[str] = STAGES) -> None:
+  """Raises ValueError naming the first bad field, before any data or compile work."""
+  unknown = [s for s in stages if s not in STAGES]
+  if unknown:
+    raise ValueError(f"unknown stages {unknown}; choose from {STAGES}")
+  choices = {
+      "pretrain.mining": (config.pretrain.mining, losses.MININGS),
+      "finetune.loss": (config.finetune.loss, losses.CLASSIFICATION_LOSSES),
+      "finetune.init_from": (config.finetune.init_from, INIT_FROM),
+      "pretrain.schedule": (config.pretrain.schedule, optim.SCHEDULES),
+      "finetune.schedule": (config.finetune.schedule, optim.SCHEDULES),
+  }
+  for field, (value, allowed) in choices.items():
+    if value not in allowed:
+      raise ValueError(f"{field}={value!r}: choose one of {allowed}")
+  positive = {
+      "pretrain.steps": config.pretrain.steps, "finetune.steps": config.finetune.steps,
+      "checkpoint.every_steps": config.checkpoint.every_steps,
+      "checkpoint.keep": config.checkpoint.keep,
+      "logging.every_steps": config.logging.every_steps,
+  }
+  for field, value in positive.items():
+    if value < 1:
+      raise ValueError(f"{field}={value}: must be ≥ 1")
+  for field in ("pretrain_batch_size", "finetune_batch_size", "eval_batch_size"):
+    sharding.process_batch_size(config.data[field], f"data.{field}")
+
+
+def train_and_evaluate(config, workdir: epath.PathLike,
+                       data: Mapping[str, StageData], stages: Iterable[str] = STAGES
+                       ) -> dict[str, StageResult]:
+  """Runs `stages` in order ("pretrain", "finetune"); stops early on SIGTERM.
+
+  Args:
+    config: an experiment config (see `experiments/configs/`).
+    workdir: output directory, shared by all processes.
+    data: `StageData` per stage name.
+    stages: which stages to run, in order.
+
+  Returns:
+    The `StageResult` of every stage that ran.
+  """
+  workdir = epath.Path(workdir)
+  check_config(config, stages)
+  if jax.process_index() == 0:
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.json").write_text(config.to_json_best_effort(indent=2))
+  results = {}
+  for name in stages:
+    results[name] = run_stage(name, config, workdir, data[name])
+    if results[name].preempted:
+      break
+  return results

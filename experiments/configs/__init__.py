@@ -1,0 +1,1 @@
+"""Experiment configs for `python -m experiments.train --config=experiments/configs/<name>.py`."""

@@ -1,0 +1,55 @@
+r"""Trains CMCL-Net: triplet pre-training, then fine-tuning, on a `mecg` LOSO fold.
+
+  python -m experiments.train --config=experiments/configs/synthetic.py \
+      --workdir=workdir/synthetic [--stage=both|pretrain|finetune] [--config.x=…]
+
+Configs live in `experiments/configs/` (their docstrings give the commands and
+costs). Rerunning the same command resumes from the newest checkpoint in
+`--workdir`; SIGTERM saves a checkpoint and exits with status 0.
+"""
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from cmcl_jax.train import inputs, loop, sharding
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Experiment config file (experiments/configs/*.py[:arg]).",
+    lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (checkpoints, "
+                               "metrics.jsonl, TensorBoard).")
+_STAGE = flags.DEFINE_enum("stage", "both", ["both", "pretrain", "finetune"],
+                           "Which stage(s) to run.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+REQUIRED_SECTIONS = ("data", "model", "pretrain", "finetune", "checkpoint", "logging",
+                     "distributed")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  config = _CONFIG.value
+  missing = [s for s in REQUIRED_SECTIONS if s not in config]
+  if missing:
+    raise app.UsageError(f"--config lacks the sections {missing}; see "
+                         "experiments/configs/synthetic.py")
+  sharding.initialize_distributed(config)
+  stages = loop.STAGES if _STAGE.value == "both" else (_STAGE.value,)
+  try:
+    loop.check_config(config, stages)
+    data = inputs.mecg_data(config)
+  except (FileNotFoundError, ValueError) as error:
+    raise app.UsageError(str(error)) from None
+  results = loop.train_and_evaluate(config, _WORKDIR.value, data, stages)
+  for name, result in results.items():
+    logging.info("%s: %s at step %d%s", name,
+                 "stopped by SIGTERM" if result.preempted else "done",
+                 int(result.state.step),
+                 f", eval {result.eval_metrics}" if result.eval_metrics else "")
+
+
+if __name__ == "__main__":
+  app.run(main)
