@@ -1,9 +1,10 @@
 """Video stream backbone: a small 3-D CNN with channel attention over optical flow.
 
 The paper uses CA-I3D (I3D with channel attention). This is the same idea sized for
-CPU: a few Conv3D → GroupNorm → GELU → channel-attention stages, each optionally
-strided. GroupNorm instead of BatchNorm keeps the model free of running statistics,
-so train and eval compute the same function apart from dropout.
+CPU: a strided stem convolution, then stages that average-pool (where strided) and
+convolve, each Conv3D → GroupNorm → GELU → channel attention. GroupNorm instead
+of BatchNorm keeps the model free of running statistics, so train and eval compute
+the same function apart from dropout.
 """
 
 from collections.abc import Sequence
@@ -42,12 +43,22 @@ class ChannelAttention(nnx.Module):
 
 
 class _ConvStage(nnx.Module):
-  """Conv3D (strided) → GroupNorm → GELU → channel attention."""
+  """(Average pool) → Conv3D → GroupNorm → GELU → channel attention.
+
+  A stage downsamples by `stride` either inside a strided convolution
+  (`pool_first=False`, used for the stem, whose input gradient is never needed) or
+  by average pooling before a stride-1 convolution (`pool_first=True`). The
+  second form is I3D's pooling-between-blocks; it is used for every later stage
+  because XLA on CPU computes the input gradient of a strided 3-D convolution
+  through a slow path (≈40× slower than pool + convolution, see BENCHMARKS.md).
+  """
 
   def __init__(self, in_channels, out_channels, kernel_size, stride, reduction, *,
-               rngs, dtype, param_dtype):
+               pool_first, rngs, dtype, param_dtype):
+    self.pool = stride if pool_first and any(s > 1 for s in stride) else None
     self.conv = nnx.Conv(
-        in_channels, out_channels, kernel_size, strides=stride, padding="SAME",
+        in_channels, out_channels, kernel_size,
+        strides=(1, 1, 1) if pool_first else stride, padding="SAME",
         use_bias=False, kernel_init=conv_kernel_init(),
         dtype=dtype, param_dtype=param_dtype, rngs=rngs,
     )
@@ -60,6 +71,8 @@ class _ConvStage(nnx.Module):
     )
 
   def __call__(self, x):
+    if self.pool is not None:
+      x = nnx.avg_pool(x, self.pool, self.pool, padding="SAME", count_include_pad=False)
     return self.attention(jax.nn.gelu(self.norm(self.conv(x)), approximate=False))
 
 
@@ -69,7 +82,8 @@ class VideoBackbone(nnx.Module):
   Args:
     input_shape: (T, H, W) of the flow clips.
     channels: output channels of each stage.
-    strides: (st, sh, sw) of each stage, one per entry of `channels`.
+    strides: (st, sh, sw) of each stage, one per entry of `channels`; the first
+      stage's convolution is strided, later stages average-pool first.
     kernel_size: (kt, kh, kw) of every convolution.
     channel_reduction: squeeze-excitation bottleneck factor.
     in_channels: 2 for (dx, dy) optical flow.
@@ -103,10 +117,11 @@ class VideoBackbone(nnx.Module):
     self.input_shape = input_shape
     self.in_channels = in_channels
     stages = []
-    for c_in, c_out, stride in zip((in_channels, *channels[:-1]), channels, strides):
+    for index, (c_in, c_out, stride) in enumerate(
+        zip((in_channels, *channels[:-1]), channels, strides)):
       stages.append(_ConvStage(
           c_in, c_out, tuple(kernel_size), stride, channel_reduction,
-          rngs=rngs, dtype=dtype, param_dtype=param_dtype,
+          pool_first=index > 0, rngs=rngs, dtype=dtype, param_dtype=param_dtype,
       ))
     self.stages = nnx.List(stages)
     shape = input_shape
