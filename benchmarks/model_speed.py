@@ -3,16 +3,19 @@
   /work/venv/bin/python benchmarks/model_speed.py            # ≈2 min on 2 CPU cores
   /work/venv/bin/python benchmarks/model_speed.py --batch_size=16 --repeats=10
 
-Prints two Markdown tables:
+Prints three Markdown tables:
 1. per preset: parameters (encoder, whole CMCLNet) and encoder FLOPs per sample for
    forward and forward+backward, as counted by XLA (`compiled.cost_analysis()`);
    the models are built abstractly, so the large preset costs only a compile;
 2. for one preset (default: "default"): median time per sample of the jit-compiled
    encoder forward and forward+backward (gradient w.r.t. all parameters of the
    mean squared embedding, eval mode), after warm-up, and the achieved FLOP/s
-   next to the machine's float32 matmul rate, measured here with a large jnp.matmul.
+   next to the machine's float32 matmul rate, measured here with a large jnp.matmul;
+3. the input gradient of a strided 3-D convolution against average pooling followed
+   by a stride-1 convolution (the reason for `VideoBackbone`'s pooled stages).
 """
 
+import os
 import platform
 import statistics
 import time
@@ -72,6 +75,30 @@ def matmul_flops_per_second(n: int, repeats: int) -> float:
   return 2 * n**3 / median_seconds(jax.jit(jnp.matmul), a, b, repeats=repeats)
 
 
+def downsampling_table(batch_size: int, repeats: int) -> str:
+  """Why later video stages pool before a stride-1 conv instead of striding it.
+
+  Times the gradient w.r.t. the input (what backprop through a middle stage needs)
+  of a 3×3×3 convolution from 16 to 32 channels that halves a (16, 20, 20) map.
+  """
+  x = jax.random.normal(jax.random.key(0), (batch_size, 16, 20, 20, 16))
+  w = jax.random.normal(jax.random.key(1), (3, 3, 3, 16, 32))
+  conv = lambda x, stride: jax.lax.conv_general_dilated(
+      x, w, stride, "SAME", dimension_numbers=("NDHWC", "DHWIO", "NDHWC"))
+  variants = {
+      "strided convolution": lambda x: conv(x, (2, 2, 2)),
+      "average pool, stride-1 convolution": lambda x: conv(
+          nnx.avg_pool(x, (2, 2, 2), (2, 2, 2), padding="SAME"), (1, 1, 1)),
+  }
+  rows = [f"| downsampling, batch {batch_size} | forward ms | input-gradient ms |",
+          "|---|---:|---:|"]
+  for name, fn in variants.items():
+    input_grad = jax.jit(jax.grad(lambda x: jnp.sum(fn(x) ** 2)))
+    rows.append(f"| {name} | {median_seconds(jax.jit(fn), x, repeats=repeats) * 1e3:.1f} "
+                f"| {median_seconds(input_grad, x, repeats=repeats) * 1e3:.1f} |")
+  return "\n".join(rows)
+
+
 def cost_table() -> str:
   rows = [
       "| preset | encoder params | CMCLNet params | forward GFLOP / sample "
@@ -119,10 +146,16 @@ def speed_table(preset: str, batch_size: int, repeats: int, matmul_size: int) ->
 def main(argv):
   del argv
   print(f"jax {jax.__version__}, backend {jax.default_backend()}, "
-        f"{jax.device_count()} device(s), {platform.machine()}\n")
+        f"{jax.device_count()} device(s), {platform.machine()}, "
+        f"{os.cpu_count()} CPUs\n")
   print(cost_table(), "\n")
+  # Other work on a shared machine slows every row alike; the load says how much.
+  load_before = os.getloadavg()[0]
   print(speed_table(_PRESET.value, _BATCH_SIZE.value, _REPEATS.value,
-                    _MATMUL_SIZE.value))
+                    _MATMUL_SIZE.value), "\n")
+  print(downsampling_table(_BATCH_SIZE.value, _REPEATS.value))
+  print(f"\n1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+        "the timings.")
 
 
 if __name__ == "__main__":

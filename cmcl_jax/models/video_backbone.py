@@ -50,7 +50,8 @@ class _ConvStage(nnx.Module):
   by average pooling before a stride-1 convolution (`pool_first=True`). The
   second form is I3D's pooling-between-blocks; it is used for every later stage
   because XLA on CPU computes the input gradient of a strided 3-D convolution
-  through a slow path (≈40× slower than pool + convolution, see BENCHMARKS.md).
+  through a slow path (over 20× slower than pool + convolution, measured by
+  benchmarks/model_speed.py).
   """
 
   def __init__(self, in_channels, out_channels, kernel_size, stride, reduction, *,
