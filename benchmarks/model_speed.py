@@ -25,7 +25,9 @@ import jax.numpy as jnp
 from absl import app, flags
 from flax import nnx
 
-from cmcl_jax.models import PRESETS, CMCLNet, count_parameters, example_batch, model_config
+from cmcl_jax.models import (
+    PRESETS, CMCLNet, count_parameters, example_batch, model_config, xla_flops,
+)
 
 _PRESET = flags.DEFINE_enum("preset", "default", PRESETS, "Preset to time.")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 8, "Windows per timed call.")
@@ -49,13 +51,6 @@ def encoder_functions(encoder):
     return jnp.mean(forward(params, batch) ** 2)
 
   return params, jax.jit(forward), jax.jit(jax.value_and_grad(loss))
-
-
-def compiled_flops(fn, *args) -> float:
-  cost = fn.lower(*args).compile().cost_analysis()
-  if isinstance(cost, (list, tuple)):
-    cost = cost[0]
-  return float(cost["flops"])
 
 
 def median_seconds(fn, *args, repeats: int) -> float:
@@ -112,8 +107,8 @@ def cost_table() -> str:
     batch = example_batch(encoder, 1)
     rows.append(
         f"| {preset} | {count_parameters(encoder):,} | {count_parameters(model):,} "
-        f"| {compiled_flops(forward, params, batch) / 1e9:.3f} "
-        f"| {compiled_flops(grad, params, batch) / 1e9:.3f} "
+        f"| {xla_flops(forward, params, batch) / 1e9:.3f} "
+        f"| {xla_flops(grad, params, batch) / 1e9:.3f} "
         f"| {encoder.video_embed.num_patches}, {encoder.ecg_embed.num_patches} |"
     )
   return "\n".join(rows)
@@ -130,7 +125,7 @@ def speed_table(preset: str, batch_size: int, repeats: int, matmul_size: int) ->
       "|---|---:|---:|---:|---:|",
   ]
   for name, fn in (("forward", forward), ("forward + backward", grad)):
-    flops = compiled_flops(fn, params, batch) / batch_size
+    flops = xla_flops(fn, params, batch) / batch_size
     seconds = median_seconds(fn, params, batch, repeats=repeats) / batch_size
     rows.append(
         f"| {name} | {seconds * 1e3:.2f} | {flops / 1e9:.3f} "

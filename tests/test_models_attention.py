@@ -1,6 +1,5 @@
 """Cross-attention and stream layer against an independent NumPy float64 version."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

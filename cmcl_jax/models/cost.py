@@ -12,21 +12,28 @@ def count_parameters(module: nnx.Module) -> int:
   return sum(int(np.prod(p.shape)) for p in jax.tree.leaves(nnx.state(module, nnx.Param)))
 
 
-def forward_flops(module: nnx.Module, *args, method: str = "__call__", **kwargs) -> float:
-  """FLOPs of one call `module.method(*args, **kwargs)`, as counted by XLA.
+def xla_flops(fn, *args) -> float:
+  """FLOPs of `fn(*args)` as counted by XLA (`compiled.cost_analysis()`).
 
-  The call is jit-compiled for the shapes of `args` and the count read from
-  `compiled.cost_analysis()`; nothing is run. Keyword arguments are static.
+  `fn` is jit-compiled for the shapes of `args` (a function already wrapped in
+  `jax.jit` is used as is); nothing is run, so abstract `jax.ShapeDtypeStruct`
+  arguments work too.
   """
+  jitted = fn if hasattr(fn, "lower") else jax.jit(fn)
+  cost = jitted.lower(*args).compile().cost_analysis()
+  if isinstance(cost, (list, tuple)):  # one entry per program in older jax
+    cost = cost[0]
+  return float(cost["flops"])
+
+
+def forward_flops(module: nnx.Module, *args, method: str = "__call__", **kwargs) -> float:
+  """FLOPs of one call `module.method(*args, **kwargs)`; keyword arguments are static."""
   graphdef, state = nnx.split(module)
 
   def forward(state, args):
     return getattr(nnx.merge(graphdef, state), method)(*args, **kwargs)
 
-  cost = jax.jit(forward).lower(state, args).compile().cost_analysis()
-  if isinstance(cost, (list, tuple)):  # one entry per program in older jax
-    cost = cost[0]
-  return float(cost["flops"])
+  return xla_flops(forward, state, args)
 
 
 def example_batch(encoder: CrossModalEncoder, batch_size: int, seed: int = 0) -> dict:

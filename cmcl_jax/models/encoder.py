@@ -1,9 +1,11 @@
 """The cross-modal feature encoder: two backbones, patch tokens, fused streams.
 
-    flow (B,T,H,W,2) → VideoBackbone → PatchEmbed3D ─┐
-                                                      ├ depth × StreamLayer pair ─→ pool ─┐
-    ecg (B,L,1) ⊕ features (B,F) → ECGBackbone → PatchEmbed1D ┘                          ├ fuse → (B, D)
-                                                                                           ┘
+1. flow (B, T, H, W, 2) → VideoBackbone → PatchEmbed3D → video tokens (B, Nv, dim)
+2. ecg (B, L, 1) and ecg_features (B, F) → ECGBackbone → PatchEmbed1D
+   → ECG tokens (B, Ne, dim)
+3. `depth` pairs of StreamLayers, one per stream, each attending to the other stream
+4. per stream LayerNorm → mean over tokens; fusion: concat (B, 2·dim) or sum (B, dim)
+
 A single-modality encoder (the ablation rows "video only" / "ECG only") keeps one
 stream and runs self-attention in its layers, so it is a complete model on its own.
 """
@@ -161,11 +163,11 @@ class CrossModalEncoder(nnx.Module):
     Returns:
       embedding (B, embedding_dim) float32, and the dict when requested.
     """
-    video = ecg_tokens = None
+    video_tokens = ecg_tokens = None
     if self.uses_video:
       if flow is None:
         raise ValueError(f"modality={self.modality!r} needs `flow` (B, T, H, W, 2)")
-      video = self.video_embed(self.video_backbone(flow))
+      video_tokens = self.video_embed(self.video_backbone(flow))
     if self.uses_ecg:
       if ecg is None or ecg_features is None:
         raise ValueError(
@@ -186,18 +188,20 @@ class CrossModalEncoder(nnx.Module):
     for depth_index in range(self.depth):
       video_layer = self.video_layers[depth_index] if self.uses_video else None
       ecg_layer = self.ecg_layers[depth_index] if self.uses_ecg else None
-      # Each cross-attention reads the other stream through that stream's own
-      # LayerNorm, taken before either stream is updated.
-      video_context = ecg_layer.norm_attn(ecg_tokens) if self.uses_ecg else None
-      ecg_context = video_layer.norm_attn(video) if self.uses_video else None
+      video_context = ecg_context = None  # self-attention for a single modality
+      if self.modality == "both":
+        # Each cross-attention reads the other stream through that stream's own
+        # LayerNorm, taken before either stream is updated.
+        video_context = ecg_layer.norm_attn(ecg_tokens)
+        ecg_context = video_layer.norm_attn(video_tokens)
       if self.uses_video:
-        video = run(video_layer, video, video_context, weights["video"])
+        video_tokens = run(video_layer, video_tokens, video_context, weights["video"])
       if self.uses_ecg:
         ecg_tokens = run(ecg_layer, ecg_tokens, ecg_context, weights["ecg"])
 
     streams = {}
     if self.uses_video:
-      streams["video"] = self.video_norm(video)
+      streams["video"] = self.video_norm(video_tokens)
     if self.uses_ecg:
       streams["ecg"] = self.ecg_norm(ecg_tokens)
     pooled = [t.mean(axis=1) for t in streams.values()]
