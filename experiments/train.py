@@ -8,6 +8,8 @@ costs). Rerunning the same command resumes from the newest checkpoint in
 `--workdir`; SIGTERM saves a checkpoint and exits with status 0.
 """
 
+import logging as pylogging
+
 from absl import app
 from absl import flags
 from absl import logging
@@ -28,9 +30,18 @@ REQUIRED_SECTIONS = ("data", "model", "pretrain", "finetune", "checkpoint", "log
                      "distributed")
 
 
+class _QuietOrbax(pylogging.Filter):
+  """Drops orbax's per-save INFO lines (dozens per checkpoint) at default verbosity."""
+
+  def filter(self, record: pylogging.LogRecord) -> bool:
+    return record.levelno > pylogging.INFO or "orbax" not in record.pathname
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  if logging.get_verbosity() <= logging.INFO:
+    logging.get_absl_handler().addFilter(_QuietOrbax())
   config = _CONFIG.value
   missing = [s for s in REQUIRED_SECTIONS if s not in config]
   if missing:
