@@ -68,6 +68,16 @@ def generate(out_dir, config: SyntheticConfig, seed: int = 0,
   return truth
 
 
+def is_generated(root, config: SyntheticConfig, seed: int) -> bool:
+  """True when `root` already holds the layout `generate(root, config, seed)` writes."""
+  path = Path(root) / GROUND_TRUTH_NAME
+  if not path.exists():
+    return False
+  truth = json.loads(path.read_text())
+  wanted = json.loads(json.dumps(dataclasses.asdict(config)))
+  return truth.get("seed") == seed and truth.get("config") == wanted
+
+
 def load_ground_truth(root) -> dict:
   """Reads `ground_truth.json` of a generated layout."""
   return json.loads((Path(root) / GROUND_TRUTH_NAME).read_text())

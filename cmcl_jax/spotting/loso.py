@@ -1,0 +1,163 @@
+"""Leave-one-subject-out spotting experiment: the paper's ablation, fold by fold.
+
+For each held-out subject (fold) and each modality variant ("video", "ecg", "both"):
+train (triplet pre-training, then fine-tuning) on the other subjects, score every
+window of the held-out subject's trials, turn the scores into candidate clips
+(`proposals`), and count TP / FP / FN with the MEGC protocol. The "both" model's
+candidates are also filtered by the CCF at the paper's η and at an η chosen on the
+fold's *training* subjects only (their trials scored by the same model), and swept
+over η. Each fold writes `<workdir>/folds/<subject>/result.json` (and the held-out
+scores) when done, so an interrupted run resumes at the first unfinished fold, and
+folds can run in separate processes (`folds=` a subset) before `report` combines them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Sequence
+
+import jax
+import numpy as np
+from absl import logging
+from etils import epath
+
+from cmcl_jax.data import pipeline
+from cmcl_jax.data import trials as trials_lib
+from cmcl_jax.spotting import proposals
+from cmcl_jax.spotting import scoring
+from cmcl_jax.spotting.sweep import TrialCandidates, choose_eta, evaluate_candidates, sweep_eta
+from cmcl_jax.train import inputs
+from cmcl_jax.train import loop
+from cmcl_jax.train.state import build_model
+
+VARIANTS = ("video", "ecg", "both")
+RESULT_FILE = "result.json"
+SCORES_FILE = "scores_both.npz"
+
+
+class FoldInterrupted(RuntimeError):
+  """Training of a fold stopped early (SIGTERM); rerun the same command to resume."""
+
+
+def fold_subjects(builder, wanted: str = "") -> list[str]:
+  """The held-out subjects to run: all splits, or the comma-separated `wanted` ones."""
+  subjects = sorted(builder.info.splits.keys())
+  if not wanted:
+    return subjects
+  chosen = [s.strip() for s in wanted.split(",") if s.strip()]
+  unknown = sorted(set(chosen) - set(subjects))
+  if unknown:
+    raise ValueError(f"loso.folds: unknown subjects {unknown}; the dataset has {subjects}")
+  return chosen
+
+
+def variant_config(config, variant: str, train_split: str, held_out: str):
+  """The training config of one variant of one fold."""
+  if variant not in VARIANTS:
+    raise ValueError(f"loso.variants: {variant!r} is not one of {VARIANTS}")
+  result = copy.deepcopy(config)
+  result.model.encoder.modality = variant
+  result.data.train_split = train_split
+  result.data.eval_split = held_out
+  return result
+
+
+def candidates_of(scored: Sequence[scoring.TrialScores], spotting) -> list[TrialCandidates]:
+  """Candidate clips of scored trials, with what the CCF and the metric need."""
+  window = None
+  out = []
+  for trial in scored:
+    info = trial.info
+    window = window or info.record["spec"]["window_frames"]
+    curve = proposals.score_curve(trial.window_starts, trial.scores, window,
+                                  info.frame_count, spotting.smoothing_frames)
+    clips = proposals.propose(curve, half_width_frames=spotting.half_width_frames,
+                              min_distance_frames=spotting.min_distance_frames,
+                              threshold=spotting.threshold)
+    truth = np.array([(e.onset, e.offset) for e in info.expressions if e.kind == "micro"],
+                     np.int64).reshape(-1, 2)
+    out.append(TrialCandidates(info.trial, info.subject, clips, info.hrs_bpm_per_s,
+                               info.mean_hrs_bpm_per_s, truth))
+  return out
+
+
+def _counts(evaluation) -> dict:
+  return {"total": evaluation.total.as_dict(),
+          "per_subject": {s: c.as_dict() for s, c in evaluation.per_subject.items()},
+          "per_trial": {t: {"tp": m.tp, "fp": m.fp, "fn": m.fn}
+                        for t, m in evaluation.per_trial.items()}}
+
+
+def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
+  """Trains, spots and evaluates one fold (or reads its finished result)."""
+  fold_dir = epath.Path(workdir) / "folds" / held_out
+  result_path = fold_dir / RESULT_FILE
+  if result_path.exists():
+    return json.loads(result_path.read_text())
+  subjects = sorted(builder.info.splits.keys())
+  train_split = "+".join(s for s in subjects if s != held_out)
+  features = pipeline.Features(feature_stats=trials_lib.feature_stats(builder, train_split))
+  spotting, ccf = config.loso.spotting, config.loso.ccf
+  result = {"subject": held_out, "train_split": train_split, "variants": {}}
+  for variant in config.loso.variants:
+    started = time.perf_counter()
+    variant_cfg = variant_config(config, variant, train_split, held_out)
+    trained = loop.train_and_evaluate(variant_cfg, fold_dir / variant,
+                                      inputs.mecg_data(variant_cfg))
+    if trained["finetune"].preempted:
+      raise FoldInterrupted(f"fold {held_out}, variant {variant}: stopped early; rerun "
+                            "the same command to resume")
+    parts, _ = build_model(variant_cfg.model, variant_cfg.seed)
+    params = trained["finetune"].state.params
+
+    def score(split):
+      return scoring.score_split(parts, params, builder, split, features=features,
+                                 batch_size=config.loso.score_batch_size)
+
+    held_scores = score(held_out)
+    held = candidates_of(held_scores, spotting)
+    result["variants"][variant] = _counts(evaluate_candidates(held, None))
+    if variant == "both":
+      result["variants"]["both+ccf"] = _counts(evaluate_candidates(held, ccf.eta))
+      chosen = choose_eta(candidates_of(score(train_split), spotting), tuple(ccf.sweep))
+      result["chosen_eta"] = chosen
+      result["variants"]["both+ccf_chosen"] = _counts(evaluate_candidates(held, chosen))
+      result["eta_sweep"] = {str(eta): e.total.as_dict()
+                             for eta, e in sweep_eta(held, tuple(ccf.sweep)).items()}
+      with (fold_dir / SCORES_FILE).open("wb") as f:
+        np.savez(f, **{f"{t.info.trial}|starts": t.window_starts for t in held_scores},
+                 **{f"{t.info.trial}|scores": t.scores for t in held_scores})
+    logging.info("fold %s, %s: %s in %.0f s", held_out, variant,
+                 result["variants"][variant]["total"], time.perf_counter() - started)
+  result_path.write_text(json.dumps(result, indent=1))
+  return result
+
+
+def finished_folds(workdir: epath.PathLike, subjects: Sequence[str]) -> dict[str, dict]:
+  """The results of the folds of `subjects` that are finished under `workdir`."""
+  paths = {s: epath.Path(workdir) / "folds" / s / RESULT_FILE for s in subjects}
+  return {s: json.loads(p.read_text()) for s, p in paths.items() if p.exists()}
+
+
+def use_compilation_cache(directory: epath.PathLike) -> None:
+  """Persists compiled programs: every fold trains the same 3 programs, so folds
+  after the first (and reruns) skip XLA compilation."""
+  jax.config.update("jax_compilation_cache_dir", str(directory))
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def run_loso(config, workdir: epath.PathLike) -> dict[str, dict]:
+  """Runs (or resumes) every configured fold; returns fold results by subject."""
+  if config.loso.get("compilation_cache", True):
+    use_compilation_cache(epath.Path(workdir) / "jax_cache")
+  builder = inputs.open_builder(config.data)
+  inputs.check_model_inputs(builder, config.model)
+  subjects = fold_subjects(builder, config.loso.folds)
+  results = {}
+  for number, subject in enumerate(subjects, start=1):
+    logging.info("LOSO fold %d/%d: held-out subject %s", number, len(subjects), subject)
+    print(f"[loso] fold {number}/{len(subjects)}: held-out subject {subject}", flush=True)
+    results[subject] = run_fold(config, workdir, builder, subject)
+  return results
