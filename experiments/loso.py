@@ -35,7 +35,7 @@ def main(argv):
   try:
     builder = inputs.open_builder(config.data)
     if _REPORT_ONLY.value:
-      folds = loso.finished_folds(_WORKDIR.value, loso.fold_subjects(builder))
+      folds = loso.finished_folds(_WORKDIR.value, loso.dataset_subjects(builder))
     else:
       folds = loso.run_loso(config, _WORKDIR.value)
   except (ValueError, FileNotFoundError) as error:

@@ -14,6 +14,7 @@ folds can run in separate processes (`folds=` a subset) before `report` combines
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -41,9 +42,14 @@ class FoldInterrupted(RuntimeError):
   """Training of a fold stopped early (SIGTERM); rerun the same command to resume."""
 
 
-def fold_subjects(builder, wanted: str = "") -> list[str]:
-  """The held-out subjects to run: all splits, or the comma-separated `wanted` ones."""
-  subjects = sorted(builder.info.splits.keys())
+def dataset_subjects(builder) -> list[str]:
+  """The subject splits of a built `mecg` dataset, sorted."""
+  return sorted(builder.info.splits.keys())
+
+
+def fold_subjects(subjects: Sequence[str], wanted: str = "") -> list[str]:
+  """The held-out subjects to run: all, or the comma-separated `wanted` ones."""
+  subjects = sorted(subjects)
   if not wanted:
     return subjects
   chosen = [s.strip() for s in wanted.split(",") if s.strip()]
@@ -96,7 +102,7 @@ def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
   result_path = fold_dir / RESULT_FILE
   if result_path.exists():
     return json.loads(result_path.read_text())
-  subjects = sorted(builder.info.splits.keys())
+  subjects = dataset_subjects(builder)
   train_split = "+".join(s for s in subjects if s != held_out)
   features = pipeline.Features(feature_stats=trials_lib.feature_stats(builder, train_split))
   spotting, ccf = config.loso.spotting, config.loso.ccf
@@ -104,8 +110,11 @@ def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
   for variant in config.loso.variants:
     started = time.perf_counter()
     variant_cfg = variant_config(config, variant, train_split, held_out)
-    trained = loop.train_and_evaluate(variant_cfg, fold_dir / variant,
-                                      inputs.mecg_data(variant_cfg))
+    data = inputs.mecg_data(variant_cfg)
+    # The held-out windows are scored below; the loop's own evaluation would read
+    # them all a second time.
+    data["finetune"] = dataclasses.replace(data["finetune"], evaluate=None)
+    trained = loop.train_and_evaluate(variant_cfg, fold_dir / variant, data)
     if trained["finetune"].preempted:
       raise FoldInterrupted(f"fold {held_out}, variant {variant}: stopped early; rerun "
                             "the same command to resume")
@@ -154,7 +163,7 @@ def run_loso(config, workdir: epath.PathLike) -> dict[str, dict]:
     use_compilation_cache(epath.Path(workdir) / "jax_cache")
   builder = inputs.open_builder(config.data)
   inputs.check_model_inputs(builder, config.model)
-  subjects = fold_subjects(builder, config.loso.folds)
+  subjects = fold_subjects(dataset_subjects(builder), config.loso.folds)
   results = {}
   for number, subject in enumerate(subjects, start=1):
     logging.info("LOSO fold %d/%d: held-out subject %s", number, len(subjects), subject)

@@ -37,10 +37,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   config.data.pretrain_batch_size = 8 if runlocal else 16
   config.data.finetune_batch_size = 8 if runlocal else 32
-  config.pretrain.steps = 4 if runlocal else 150
-  config.pretrain.warmup_steps = 1 if runlocal else 15
-  config.finetune.steps = 4 if runlocal else 300
-  config.finetune.warmup_steps = 1 if runlocal else 30
+  config.pretrain.steps = 4 if runlocal else 50
+  config.pretrain.warmup_steps = 1 if runlocal else 5
+  # Batch-hard mining collapsed the embeddings at this size (loss stuck at the
+  # margin, gradient norm → 0); the sampled triplets as given do not.
+  config.pretrain.mining = "given"
+  config.finetune.steps = 4 if runlocal else 200
+  config.finetune.warmup_steps = 1 if runlocal else 20
   config.finetune.eval_every_steps = config.finetune.steps  # once, at the end
   config.checkpoint = dict(every_steps=config.finetune.steps, keep=1)
   config.logging = dict(every_steps=2 if runlocal else 50)
