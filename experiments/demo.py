@@ -45,6 +45,7 @@ def _stage(name: str):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  loso.quiet_checkpoint_logs()
   workdir = Path(_WORKDIR.value)
   raw, data_dir = workdir / "mecg_raw", workdir / "tfds"
   config = _CONFIG.value

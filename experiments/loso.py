@@ -28,6 +28,7 @@ _REPORT_ONLY = flags.DEFINE_bool("report_only", False,
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  loso.quiet_checkpoint_logs()
   config = _CONFIG.value
   if config is None or "loso" not in config:
     raise app.UsageError("--config must be a LOSO config (with a `loso` section), e.g. "

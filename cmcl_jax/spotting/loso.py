@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import logging as python_logging
 import time
 from collections.abc import Sequence
 
@@ -155,6 +156,13 @@ def use_compilation_cache(directory: epath.PathLike) -> None:
   after the first (and reruns) skip XLA compilation."""
   jax.config.update("jax_compilation_cache_dir", str(directory))
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def quiet_checkpoint_logs() -> None:
+  """Drops orbax's per-checkpoint INFO lines (dozens per save) from the absl log, so
+  that training progress stays readable; its warnings and errors still show."""
+  logging.get_absl_handler().addFilter(
+      lambda record: record.levelno >= python_logging.WARNING or "/orbax/" not in record.pathname)
 
 
 def run_loso(config, workdir: epath.PathLike) -> dict[str, dict]:
