@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import grain
@@ -147,18 +148,36 @@ def _env(cache_dir, devices=1):
 
 
 def _start(workdir, cache_dir, *extra, devices=1):
-  return subprocess.Popen(
+  # Output goes to a file, not a pipe: a peer process blocked on a full pipe would
+  # hang the other one in jax.distributed's shutdown barrier.
+  log = tempfile.TemporaryFile("w+")
+  process = subprocess.Popen(
       [sys.executable, __file__, f"--workdir={workdir}", *extra],
-      env=_env(cache_dir, devices), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-      text=True)
+      env=_env(cache_dir, devices), stdout=log, stderr=subprocess.STDOUT, text=True)
+  return process, log
+
+
+def _finish(started) -> str:
+  process, log = started
+  try:
+    process.wait(timeout=TIMEOUT_S)
+  finally:
+    if process.poll() is None:
+      process.kill()
+      process.wait()
+    log.seek(0)
+    output = log.read()
+    log.close()
+  return output
 
 
 def _run(workdir, cache_dir, *extra, devices=1, check=True):
-  process = _start(workdir, cache_dir, *extra, devices=devices)
-  output, _ = process.communicate(timeout=TIMEOUT_S)
-  if check and process.returncode:
-    pytest.fail(f"worker exited with {process.returncode}:\n{output[-5000:]}")
-  return process.returncode, output
+  started = _start(workdir, cache_dir, *extra, devices=devices)
+  output = _finish(started)
+  code = started[0].returncode
+  if check and code:
+    pytest.fail(f"worker exited with {code}:\n{output[-5000:]}")
+  return code, output
 
 
 def _params(workdir, stage="finetune"):
@@ -267,10 +286,10 @@ def test_two_processes_match_one_process_with_two_devices(tmp_path, cache_dir):
   _run(single, cache_dir, devices=2)
   multi = tmp_path / "multi"
   coordinator = f"127.0.0.1:{_free_port()}"
-  processes = [_start(multi, cache_dir, f"--coordinator={coordinator}",
-                      "--num_processes=2", f"--process_id={i}") for i in range(2)]
-  outputs = [p.communicate(timeout=TIMEOUT_S)[0] for p in processes]
-  for process, output in zip(processes, outputs):
+  started = [_start(multi, cache_dir, f"--coordinator={coordinator}",
+                    "--num_processes=2", f"--process_id={i}") for i in range(2)]
+  outputs = [_finish(s) for s in started]
+  for (process, _), output in zip(started, outputs):
     assert process.returncode == 0, output[-5000:]
   _assert_same_run(multi, single)
 

@@ -40,6 +40,8 @@ class Checkpointer:
               ) -> TrainState:
     """The state at `step` (default: latest), shaped and sharded like `target`.
 
+    `target` holds arrays or `jax.ShapeDtypeStruct`s with shardings.
+
     When `iterator` (a grain iterator) is given it is moved to the saved position in
     place; without it only the state is read (e.g. to start the next stage).
     """

@@ -146,10 +146,12 @@ def _initial_params(name: str, config, workdir: epath.Path, mesh):
         f"{config.pretrain.steps}) in {pretrain_dir}; found "
         f"{source.latest_step()}. Run --stage=pretrain (or both) first, or set "
         "--config.finetune.init_from=scratch")
-  _, fresh = build_model(config.model, config.seed)
-  tx = optim.make_optimizer(config.pretrain, fresh)
-  target = jax.device_put(create_train_state(fresh, tx, config.seed),
-                          sharding.replicated(mesh))
+  # The pre-training state has the same parameters; only its shapes are needed.
+  tx = optim.make_optimizer(config.pretrain, params)
+  replicated = sharding.replicated(mesh)
+  target = jax.tree.map(
+      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
+      jax.eval_shape(lambda: create_train_state(params, tx, config.seed)))
   pretrained = source.restore(target)
   source.close()
   return parts, transplant(params, pretrained.params, ("encoder",))
@@ -195,14 +197,17 @@ def run_stage(name: str, config, workdir: epath.PathLike, data: StageData
         last = step == total
         log_now = step % config.logging.every_steps == 0 or last
         save_now = step % config.checkpoint.every_steps == 0 or last
+        evaluate_now = data.evaluate is not None and (
+            last or step % stage.get("eval_every_steps", total) == 0)
         preempted = (log_now or jax.process_count() == 1) and _agree_to_stop(
             stop.received)
-        if not (log_now or save_now or preempted):
+        if not (log_now or save_now or evaluate_now or preempted):
           continue
         values = jax.device_get(pending)
         pending = []
         for index, m in values:
           if not math.isfinite(float(m["loss"])):
+            checkpointer.wait()
             raise NonFiniteLossError(
                 f"{name}: the loss is {float(m['loss'])} at step {index}; training "
                 f"stopped. The last good checkpoint is step "
@@ -211,8 +216,6 @@ def run_stage(name: str, config, workdir: epath.PathLike, data: StageData
         means.update(throughput.measure(step))
         log.write(step, means)
         reporting.log_progress(name, step, total, means)
-        evaluate_now = data.evaluate is not None and (
-            last or step % stage.get("eval_every_steps", total) == 0)
         if evaluate_now:
           eval_metrics = _evaluate(steps, state, data.evaluate(), mesh)
           log.write(step, {f"eval_{k}": v for k, v in eval_metrics.items()})
