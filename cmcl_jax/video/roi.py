@@ -38,235 +38,234 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class FaceTrack:
-    """The crop box of every frame of one trial.
+  """The crop box of every frame of one trial.
 
-    Attributes:
-      boxes: (T, 4) int32, ``(x, y, w, h)`` per frame in full-frame pixels; every
-        box lies inside the frame and all have the same w, h.
-      frame_shape: (H, W) of the video frames, pixels.
-      sampled: number of frames the detector ran on.
-      failed: of those, frames where it found no face.
-      rejected: of those, detections dropped as outliers (jumps away from the
-        neighbouring detections).
-      method: "haar" (boxes from detections) or "fallback" (no usable detection;
-        a fixed box).
-    """
+  Attributes:
+    boxes: (T, 4) int32, ``(x, y, w, h)`` per frame in full-frame pixels; every
+      box lies inside the frame and all have the same w, h.
+    frame_shape: (H, W) of the video frames, pixels.
+    sampled: number of frames the detector ran on.
+    failed: of those, frames where it found no face.
+    rejected: of those, detections dropped as outliers (jumps away from the
+      neighbouring detections).
+    method: "haar" (boxes from detections) or "fallback" (no usable detection;
+      a fixed box).
+  """
 
-    boxes: np.ndarray
-    frame_shape: tuple[int, int]
-    sampled: int
-    failed: int
-    rejected: int
-    method: str
+  boxes: np.ndarray
+  frame_shape: tuple[int, int]
+  sampled: int
+  failed: int
+  rejected: int
+  method: str
 
-    def __len__(self) -> int:
-        return len(self.boxes)
+  def __len__(self) -> int:
+    return len(self.boxes)
 
-    def box(self, t: int) -> Box:
-        """The ``(x, y, w, h)`` box of frame `t`."""
-        x, y, w, h = self.boxes[t]
-        return int(x), int(y), int(w), int(h)
+  def box(self, t: int) -> Box:
+    """The ``(x, y, w, h)`` box of frame `t`."""
+    x, y, w, h = self.boxes[t]
+    return int(x), int(y), int(w), int(h)
 
-    def summary(self) -> str:
-        """One line for logs and dataset-build reports."""
-        return (
-            f"{len(self)} frames, method={self.method}, detector ran on {self.sampled}, "
-            f"no face on {self.failed}, outliers rejected {self.rejected}, "
-            f"box {self.boxes[0, 2]}x{self.boxes[0, 3]} px"
-        )
-
-
-def centred_box(frame_shape: tuple[int, int], frac: float = 0.6) -> Box:
-    """A centred square of side `frac` × min(H, W) pixels: the default fallback."""
-    height, width = frame_shape
-    side = max(1, int(frac * min(height, width)))
-    return (width - side) // 2, (height - side) // 2, side, side
-
-
-def track_face(
-    frames: Iterable[np.ndarray],
-    *,
-    fps: float,
-    detect_every: int | None = None,
-    smooth_s: float = 1.0,
-    fallback_box: Box | None = None,
-) -> FaceTrack:
-    """Run the ROI policy over one trial, streaming: only boxes are kept.
-
-    Args:
-      frames: every frame of the trial in order, uint8 (H, W) or (H, W, 3) BGR.
-        Frames between detections are only counted, never processed.
-      fps: frame rate, Hz.
-      detect_every: run the detector on every k-th frame; default round(fps / 5).
-      smooth_s: length of the centre-smoothing window, seconds.
-      fallback_box: box used when no face is found on any sampled frame; default
-        `centred_box`.
-
-    Returns:
-      A `FaceTrack` with one box per frame.
-    """
-    step = _detect_step(fps, detect_every)
-    seen = {"count": 0, "shape": None}
-
-    def sampled():
-        for t, frame in enumerate(frames):
-            check_frame(frame, name=f"frame {t}")
-            if seen["shape"] is None:
-                seen["shape"] = frame.shape[:2]
-            elif frame.shape[:2] != seen["shape"]:
-                raise ValueError(
-                    f"frame {t}: size {frame.shape[:2]} differs from the first frame's "
-                    f"{seen['shape']}"
-                )
-            seen["count"] = t + 1
-            if t % step == 0:
-                yield t, frame
-
-    detections = detect_faces(sampled())
-    count, frame_shape = seen["count"], seen["shape"]
-    if frame_shape is None:
-        raise ValueError("frames: the iterable yielded no frame")
-    return track_from_detections(
-        detections,
-        frame_count=count,
-        frame_shape=frame_shape,
-        fps=fps,
-        smooth_s=smooth_s,
-        fallback_box=fallback_box,
+  def summary(self) -> str:
+    """One line for logs and dataset-build reports."""
+    return (
+      f"{len(self)} frames, method={self.method}, detector ran on {self.sampled}, "
+      f"no face on {self.failed}, outliers rejected {self.rejected}, "
+      f"box {self.boxes[0, 2]}x{self.boxes[0, 3]} px"
     )
 
 
+def centred_box(frame_shape: tuple[int, int], frac: float = 0.6) -> Box:
+  """A centred square of side `frac` × min(H, W) pixels: the default fallback."""
+  height, width = frame_shape
+  side = max(1, int(frac * min(height, width)))
+  return (width - side) // 2, (height - side) // 2, side, side
+
+
+def track_face(
+  frames: Iterable[np.ndarray],
+  *,
+  fps: float,
+  detect_every: int | None = None,
+  smooth_s: float = 1.0,
+  fallback_box: Box | None = None,
+) -> FaceTrack:
+  """Run the ROI policy over one trial, streaming: only boxes are kept.
+
+  Args:
+    frames: every frame of the trial in order, uint8 (H, W) or (H, W, 3) BGR.
+      Frames between detections are only counted, never processed.
+    fps: frame rate, Hz.
+    detect_every: run the detector on every k-th frame; default round(fps / 5).
+    smooth_s: length of the centre-smoothing window, seconds.
+    fallback_box: box used when no face is found on any sampled frame; default
+      `centred_box`.
+
+  Returns:
+    A `FaceTrack` with one box per frame.
+  """
+  step = _detect_step(fps, detect_every)
+  seen = {"count": 0, "shape": None}
+
+  def sampled():
+    for t, frame in enumerate(frames):
+      check_frame(frame, name=f"frame {t}")
+      if seen["shape"] is None:
+        seen["shape"] = frame.shape[:2]
+      elif frame.shape[:2] != seen["shape"]:
+        raise ValueError(
+          f"frame {t}: size {frame.shape[:2]} differs from the first frame's {seen['shape']}"
+        )
+      seen["count"] = t + 1
+      if t % step == 0:
+        yield t, frame
+
+  detections = detect_faces(sampled())
+  count, frame_shape = seen["count"], seen["shape"]
+  if frame_shape is None:
+    raise ValueError("frames: the iterable yielded no frame")
+  return track_from_detections(
+    detections,
+    frame_count=count,
+    frame_shape=frame_shape,
+    fps=fps,
+    smooth_s=smooth_s,
+    fallback_box=fallback_box,
+  )
+
+
 def detect_faces(indexed_frames: Iterable[tuple[int, np.ndarray]]) -> dict[int, Box | None]:
-    """Step 1 of the policy on the frames a reader chose to decode.
+  """Step 1 of the policy on the frames a reader chose to decode.
 
-    Each frame is scanned near the last face found (`detect_face(near=...)`) and,
-    when that finds nothing, over the whole frame.
+  Each frame is scanned near the last face found (`detect_face(near=...)`) and,
+  when that finds nothing, over the whole frame.
 
-    Args:
-      indexed_frames: (frame index, uint8 frame) pairs, e.g. every k-th frame of a
-        trial from a reader that skips decoding the others.
+  Args:
+    indexed_frames: (frame index, uint8 frame) pairs, e.g. every k-th frame of a
+      trial from a reader that skips decoding the others.
 
-    Returns:
-      frame index → box or None, the input of `track_from_detections`.
-    """
-    detections: dict[int, Box | None] = {}
-    last = None
-    for t, frame in indexed_frames:
-        box = detect_face(frame, near=last) if last is not None else None
-        detections[t] = box if box is not None else detect_face(frame)
-        last = detections[t] or last
-    return detections
+  Returns:
+    frame index → box or None, the input of `track_from_detections`.
+  """
+  detections: dict[int, Box | None] = {}
+  last = None
+  for t, frame in indexed_frames:
+    box = detect_face(frame, near=last) if last is not None else None
+    detections[t] = box if box is not None else detect_face(frame)
+    last = detections[t] or last
+  return detections
 
 
 def track_from_detections(
-    detections: Mapping[int, Box | None],
-    *,
-    frame_count: int,
-    frame_shape: tuple[int, int],
-    fps: float,
-    smooth_s: float = 1.0,
-    outlier_frac: float = 0.25,
-    fallback_box: Box | None = None,
+  detections: Mapping[int, Box | None],
+  *,
+  frame_count: int,
+  frame_shape: tuple[int, int],
+  fps: float,
+  smooth_s: float = 1.0,
+  outlier_frac: float = 0.25,
+  fallback_box: Box | None = None,
 ) -> FaceTrack:
-    """Build a `FaceTrack` from detections on some frames (steps 2–4 of the policy).
+  """Build a `FaceTrack` from detections on some frames (steps 2–4 of the policy).
 
-    With a reader that can decode only the sampled frames, use
-    ``track_from_detections(detect_faces(...), ...)``; `track_face` is the front end
-    for a plain stream of all frames.
+  With a reader that can decode only the sampled frames, use
+  ``track_from_detections(detect_faces(...), ...)``; `track_face` is the front end
+  for a plain stream of all frames.
 
-    Args:
-      detections: frame index → `detect_face` result (a box or None) for each
-        frame the detector ran on.
-      frame_count: T, number of frames in the trial.
-      frame_shape: (H, W) of the frames, pixels.
-      fps: frame rate, Hz.
-      smooth_s: centre-smoothing window, seconds.
-      outlier_frac: a detected centre further than this fraction of the box size
-        from the median of its `smooth_s` neighbourhood is rejected.
-      fallback_box: box used when nothing usable was detected.
-    """
-    if frame_count < 1:
-        raise ValueError(f"frame_count: expected >= 1, got {frame_count}")
-    height, width = check_size(tuple(int(s) for s in frame_shape))
-    bad = [t for t in detections if not 0 <= t < frame_count]
-    if bad:
-        raise ValueError(f"detections: frame indices {bad[:5]} outside [0, {frame_count})")
-    window = max(1, round(smooth_s * fps))
-    found = sorted((t, box) for t, box in detections.items() if box is not None)
-    failed = len(detections) - len(found)
-    if failed:
-        log.info("face not found on %d of %d sampled frames", failed, len(detections))
-    if not found:
-        box = fallback_box if fallback_box is not None else centred_box((height, width))
-        box = _clip_box(*box, frame_shape=(height, width))
-        log.warning(
-            "no face found on any of %d sampled frames; using fixed fallback box %s",
-            len(detections),
-            box,
-        )
-        boxes = np.tile(np.asarray(box, np.int32), (frame_count, 1))
-        return FaceTrack(boxes, (height, width), len(detections), failed, 0, "fallback")
+  Args:
+    detections: frame index → `detect_face` result (a box or None) for each
+      frame the detector ran on.
+    frame_count: T, number of frames in the trial.
+    frame_shape: (H, W) of the frames, pixels.
+    fps: frame rate, Hz.
+    smooth_s: centre-smoothing window, seconds.
+    outlier_frac: a detected centre further than this fraction of the box size
+      from the median of its `smooth_s` neighbourhood is rejected.
+    fallback_box: box used when nothing usable was detected.
+  """
+  if frame_count < 1:
+    raise ValueError(f"frame_count: expected >= 1, got {frame_count}")
+  height, width = check_size(tuple(int(s) for s in frame_shape))
+  bad = [t for t in detections if not 0 <= t < frame_count]
+  if bad:
+    raise ValueError(f"detections: frame indices {bad[:5]} outside [0, {frame_count})")
+  window = max(1, round(smooth_s * fps))
+  found = sorted((t, box) for t, box in detections.items() if box is not None)
+  failed = len(detections) - len(found)
+  if failed:
+    log.info("face not found on %d of %d sampled frames", failed, len(detections))
+  if not found:
+    box = fallback_box if fallback_box is not None else centred_box((height, width))
+    box = _clip_box(*box, frame_shape=(height, width))
+    log.warning(
+      "no face found on any of %d sampled frames; using fixed fallback box %s",
+      len(detections),
+      box,
+    )
+    boxes = np.tile(np.asarray(box, np.int32), (frame_count, 1))
+    return FaceTrack(boxes, (height, width), len(detections), failed, 0, "fallback")
 
-    times = np.array([t for t, _ in found], np.float64)
-    sizes = np.array([box[2:] for _, box in found], np.float64)
-    centres = np.array([(x + w / 2, y + h / 2) for _, (x, y, w, h) in found], np.float64)
-    w, h = np.median(sizes, axis=0)
-    keep = _inliers(times, centres, window / 2, outlier_frac * max(w, h))
-    times, centres = times[keep], centres[keep]
+  times = np.array([t for t, _ in found], np.float64)
+  sizes = np.array([box[2:] for _, box in found], np.float64)
+  centres = np.array([(x + w / 2, y + h / 2) for _, (x, y, w, h) in found], np.float64)
+  w, h = np.median(sizes, axis=0)
+  keep = _inliers(times, centres, window / 2, outlier_frac * max(w, h))
+  times, centres = times[keep], centres[keep]
 
-    frame_times = np.arange(frame_count, dtype=np.float64)
-    path = np.stack([np.interp(frame_times, times, centres[:, i]) for i in range(2)], axis=1)
-    smooth = min(window, frame_count)
-    smooth -= 1 - smooth % 2  # savgol needs an odd window <= T
-    if smooth >= 3:
-        path = scipy.signal.savgol_filter(path, smooth, polyorder=1, axis=0, mode="interp")
-    w, h = min(round(w), width), min(round(h), height)
-    x = np.clip(np.round(path[:, 0] - w / 2), 0, width - w)
-    y = np.clip(np.round(path[:, 1] - h / 2), 0, height - h)
-    boxes = np.stack([x, y, np.full_like(x, w), np.full_like(y, h)], axis=1).astype(np.int32)
-    return FaceTrack(boxes, (height, width), len(detections), failed, int((~keep).sum()), "haar")
+  frame_times = np.arange(frame_count, dtype=np.float64)
+  path = np.stack([np.interp(frame_times, times, centres[:, i]) for i in range(2)], axis=1)
+  smooth = min(window, frame_count)
+  smooth -= 1 - smooth % 2  # savgol needs an odd window <= T
+  if smooth >= 3:
+    path = scipy.signal.savgol_filter(path, smooth, polyorder=1, axis=0, mode="interp")
+  w, h = min(round(w), width), min(round(h), height)
+  x = np.clip(np.round(path[:, 0] - w / 2), 0, width - w)
+  y = np.clip(np.round(path[:, 1] - h / 2), 0, height - h)
+  boxes = np.stack([x, y, np.full_like(x, w), np.full_like(y, h)], axis=1).astype(np.int32)
+  return FaceTrack(boxes, (height, width), len(detections), failed, int((~keep).sum()), "haar")
 
 
 def crop_face(frame: np.ndarray, box: Box, size: tuple[int, int] = (128, 128)) -> np.ndarray:
-    """Cut `box` out of `frame`, convert to gray and resize it.
+  """Cut `box` out of `frame`, convert to gray and resize it.
 
-    Args:
-      frame: uint8 (H, W) or (H, W, 3) BGR.
-      box: ``(x, y, w, h)`` in pixels; the part outside the frame is dropped.
-      size: output (H_out, W_out), pixels.
+  Args:
+    frame: uint8 (H, W) or (H, W, 3) BGR.
+    box: ``(x, y, w, h)`` in pixels; the part outside the frame is dropped.
+    size: output (H_out, W_out), pixels.
 
-    Returns:
-      uint8 (H_out, W_out) grayscale crop (anti-aliased when shrinking, see
-      `frames.resize_gray`).
-    """
-    check_frame(frame)
-    x0, y0, w, h = _clip_box(*box, frame_shape=frame.shape[:2])
-    return resize_gray(to_gray(frame[y0 : y0 + h, x0 : x0 + w]), check_size(size))
+  Returns:
+    uint8 (H_out, W_out) grayscale crop (anti-aliased when shrinking, see
+    `frames.resize_gray`).
+  """
+  check_frame(frame)
+  x0, y0, w, h = _clip_box(*box, frame_shape=frame.shape[:2])
+  return resize_gray(to_gray(frame[y0 : y0 + h, x0 : x0 + w]), check_size(size))
 
 
 def _detect_step(fps: float, detect_every: int | None) -> int:
-    if not fps > 0:
-        raise ValueError(f"fps: expected a positive frame rate in Hz, got {fps}")
-    if detect_every is None:
-        return max(1, round(fps / 5))
-    if detect_every < 1:
-        raise ValueError(f"detect_every: expected >= 1 frame, got {detect_every}")
-    return int(detect_every)
+  if not fps > 0:
+    raise ValueError(f"fps: expected a positive frame rate in Hz, got {fps}")
+  if detect_every is None:
+    return max(1, round(fps / 5))
+  if detect_every < 1:
+    raise ValueError(f"detect_every: expected >= 1 frame, got {detect_every}")
+  return int(detect_every)
 
 
 def _clip_box(x: int, y: int, w: int, h: int, frame_shape: tuple[int, int]) -> Box:
-    """Intersect a box with the frame; error if nothing is left."""
-    height, width = frame_shape
-    x0, y0 = max(0, int(x)), max(0, int(y))
-    x1, y1 = min(width, int(x) + int(w)), min(height, int(y) + int(h))
-    if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"box {(x, y, w, h)} lies outside the {width}x{height} frame")
-    return x0, y0, x1 - x0, y1 - y0
+  """Intersect a box with the frame; error if nothing is left."""
+  height, width = frame_shape
+  x0, y0 = max(0, int(x)), max(0, int(y))
+  x1, y1 = min(width, int(x) + int(w)), min(height, int(y) + int(h))
+  if x1 <= x0 or y1 <= y0:
+    raise ValueError(f"box {(x, y, w, h)} lies outside the {width}x{height} frame")
+  return x0, y0, x1 - x0, y1 - y0
 
 
 def _inliers(times: np.ndarray, centres: np.ndarray, half: float, tol: float) -> np.ndarray:
-    """Mask of detections within `tol` px of the median centre of their ±`half` frames."""
-    lo = np.searchsorted(times, times - half, side="left")
-    hi = np.searchsorted(times, times + half, side="right")
-    medians = np.array([np.median(centres[a:b], axis=0) for a, b in zip(lo, hi)])
-    return np.linalg.norm(centres - medians, axis=1) <= tol
+  """Mask of detections within `tol` px of the median centre of their ±`half` frames."""
+  lo = np.searchsorted(times, times - half, side="left")
+  hi = np.searchsorted(times, times + half, side="right")
+  medians = np.array([np.median(centres[a:b], axis=0) for a, b in zip(lo, hi)])
+  return np.linalg.norm(centres - medians, axis=1) <= tol
