@@ -6,9 +6,10 @@ r"""CMCL-Net on the synthetic MECG demo: triplet pre-training, then fine-tuning.
   python -m experiments.train --config=experiments/configs/synthetic.py \
       --config.data.data_dir=workdir/tfds --workdir=workdir/synthetic
 
-Training costs ≈ 25 min on 2 CPU cores (2000 + 2000 steps of the `default` model,
-≈ 3.4 / 2.6 steps/s, see BENCHMARKS.md); `synthetic.py:runlocal` runs 50 + 50 steps
-with small batches in ≈ 1 min. Leave-one-subject-out: `--config.data.fold=k` holds out
+Training costs ≈ 20 min on 2 idle CPU cores (600 + 600 steps of the `default` model
+at ≈ 0.8 / 1.2 steps/s, `benchmarks/train_speed.py`; ≈ 50 min when the cores are
+shared), plus evaluations; `synthetic.py:runlocal` runs 50 + 50 steps with small
+batches in a few minutes. Leave-one-subject-out: `--config.data.fold=k` holds out
 the k-th subject (sorted pseudonymised ids) for evaluation.
 """
 
@@ -44,9 +45,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.model.encoder.ecg_num_features = 6
 
   config.pretrain = dict(
-      steps=50 if runlocal else 2000,
+      steps=50 if runlocal else 600,
       lr=1e-3,
-      warmup_steps=5 if runlocal else 100,
+      warmup_steps=5 if runlocal else 50,
       schedule="cosine",
       end_lr_factor=0.01,
       weight_decay=1e-4,
@@ -57,9 +58,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       mining="batch_hard",  # or "given" (the sampled triplets as they are)
   )
   config.finetune = dict(
-      steps=50 if runlocal else 2000,
+      steps=50 if runlocal else 600,
       lr=5e-4,
-      warmup_steps=5 if runlocal else 100,
+      warmup_steps=5 if runlocal else 50,
       schedule="cosine",
       end_lr_factor=0.01,
       weight_decay=1e-4,
@@ -71,11 +72,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       # Batches are class-balanced (positive_fraction), so equal weights.
       class_weights=(1.0, 1.0),
       focal_gamma=2.0,
-      eval_every_steps=25 if runlocal else 500,
+      eval_every_steps=25 if runlocal else 200,
   )
 
-  config.checkpoint = dict(every_steps=25 if runlocal else 250, keep=3)
-  config.logging = dict(every_steps=5 if runlocal else 50)
+  config.checkpoint = dict(every_steps=25 if runlocal else 100, keep=3)
+  config.logging = dict(every_steps=5 if runlocal else 20)
   # Multi-host: set on every process (or leave empty for one process).
   config.distributed = dict(coordinator_address="", num_processes=1, process_id=0,
                             cpu_collectives="")

@@ -1,0 +1,148 @@
+"""Training step rate on CPU: the library's jit steps against the same step in PyTorch.
+
+    python -m benchmarks.train_speed                      # ≈ 6 min on 2 cores
+    python -m benchmarks.train_speed --config=experiments/configs/smoke.py --runs=3
+
+Model, batch sizes and optimizer come from the config (default: the `synthetic`
+preset): pre-training is one batch-hard triplet update of `pretrain_batch_size`
+triplets (3 windows each), fine-tuning one class-weighted cross-entropy update of
+`finetune_batch_size` windows; AdamW with global-norm clipping in both frameworks
+(`benchmarks/torch_cmcl.py` is the PyTorch twin, same parameter count). Inputs are
+random arrays already in memory, so only the step is timed. For each stage and
+framework: warm-up (JAX: compile), then `--runs` timed runs of `--steps` steps each;
+steps/s is the median over runs. Prints a Markdown table for BENCHMARKS.md.
+"""
+
+import os
+import platform
+import statistics
+import subprocess
+import time
+
+import jax
+import numpy as np
+import torch
+from absl import app, flags
+from ml_collections import config_flags
+
+from benchmarks import torch_cmcl
+from cmcl_jax.train import optim, sharding, state as state_lib, steps as steps_lib
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", "experiments/configs/synthetic.py", "Experiment config (model, batches, "
+    "optimizer).")
+_RUNS = flags.DEFINE_integer("runs", 5, "Timed runs per stage and framework.")
+_STEPS = flags.DEFINE_integer("steps", 3, "Steps per timed run.")
+
+
+def _windows(encoder, count, rng):
+  t, h, w = encoder.flow_shape
+  labels = np.arange(count) % 2
+  return {
+      "flow": rng.standard_normal((count, t, h, w, 2), np.float32),
+      "ecg": rng.standard_normal((count, encoder.ecg_length, 1), np.float32),
+      "ecg_features": rng.standard_normal((count, encoder.ecg_num_features), np.float32),
+      "label": labels.astype(np.int32),
+  }
+
+
+def _batch(stage, config, rng):
+  encoder = config.model.encoder
+  if stage == "pretrain":
+    size = config.data.pretrain_batch_size
+    return {v: _windows(encoder, size, rng) for v in steps_lib.VIEWS}
+  return _windows(encoder, config.data.finetune_batch_size, rng)
+
+
+def _median_rate(run_once, runs, steps):
+  rates = []
+  for _ in range(runs):
+    start = time.perf_counter()
+    run_once(steps)
+    rates.append(steps / (time.perf_counter() - start))
+  return statistics.median(rates)
+
+
+def time_jax(stage, config, batch, runs, steps):
+  """Median steps/s of the library's jit step (state donated, batch on device)."""
+  mesh = sharding.make_mesh()
+  replicated = sharding.replicated(mesh)
+  stage_config = config[stage]
+  parts, params = state_lib.build_model(config.model, config.seed)
+  tx = optim.make_optimizer(stage_config, params)
+  schedule = optim.learning_rate_schedule(stage_config)
+  train = steps_lib.make_steps(stage, stage_config, parts, tx, schedule, replicated).train
+  state = jax.device_put(state_lib.create_train_state(params, tx, config.seed), replicated)
+  device_batch = sharding.global_batch(batch, mesh)
+  holder = [state]
+
+  def run(n):
+    current = holder[0]
+    for _ in range(n):
+      current, metrics = train(current, device_batch,
+                               jax.random.fold_in(current.rng, current.step))
+    jax.block_until_ready(metrics)
+    holder[0] = current
+
+  start = time.perf_counter()
+  run(1)
+  compile_s = time.perf_counter() - start
+  run(2)
+  return _median_rate(run, runs, steps), compile_s
+
+
+def time_torch(stage, config, batch, runs, steps):
+  """Median steps/s of the same update in PyTorch (eager, train mode)."""
+  torch.manual_seed(config.seed)
+  model = torch_cmcl.TorchCMCLNet(config.model).train()
+  stage_config = config[stage]
+  optimizer = torch_cmcl.make_optimizer(model, stage_config)
+  to_torch = lambda tree: {k: to_torch(v) if isinstance(v, dict) else torch.from_numpy(
+      v.astype(np.int64) if k == "label" else v) for k, v in tree.items()}
+  batch = to_torch(batch)
+  if stage == "pretrain":
+    step = lambda: torch_cmcl.pretrain_step(model, optimizer, batch, stage_config.margin,
+                                            stage_config.clip_norm)
+  else:
+    weights = torch.tensor(stage_config.class_weights, dtype=torch.float32)
+    step = lambda: torch_cmcl.finetune_step(model, optimizer, batch, weights,
+                                            stage_config.clip_norm)
+
+  def run(n):
+    for _ in range(n):
+      step()
+
+  run(2)
+  return _median_rate(run, runs, steps)
+
+
+def machine() -> str:
+  lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+  model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines()
+                if line.startswith("Model name")), platform.processor())
+  return (f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+          f"jax {jax.__version__}, torch {torch.__version__} "
+          f"({torch.get_num_threads()} threads)")
+
+
+def main(argv):
+  del argv
+  config, runs, steps = _CONFIG.value, _RUNS.value, _STEPS.value
+  rng = np.random.default_rng(0)
+  print(f"machine: {machine()}; devices {jax.devices()}")
+  print("\n| stage | batch (windows) | JAX steps/s | JAX samples/s | PyTorch steps/s | "
+        "PyTorch samples/s | JAX / PyTorch | JAX compile s |")
+  print("|---|---|---|---|---|---|---|---|")
+  for stage in ("pretrain", "finetune"):
+    batch = _batch(stage, config, rng)
+    windows = (3 * config.data.pretrain_batch_size if stage == "pretrain"
+               else config.data.finetune_batch_size)
+    jax_rate, compile_s = time_jax(stage, config, batch, runs, steps)
+    torch_rate = time_torch(stage, config, batch, runs, steps)
+    print(f"| {stage} | {windows} | {jax_rate:.2f} | {jax_rate * windows:.0f} | "
+          f"{torch_rate:.2f} | {torch_rate * windows:.0f} | "
+          f"{jax_rate / torch_rate:.2f} | {compile_s:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+  app.run(main)
