@@ -96,9 +96,7 @@ def _spotting_figure(config, builder, folds, out: epath.Path, workdir: epath.Pat
     scored = scoring.TrialScores(info, stored[f"{info.trial}|starts"],
                                  stored[f"{info.trial}|scores"])
     (trial,) = loso.candidates_of([scored], spotting)
-    curve = loso.proposals.score_curve(scored.window_starts, scored.scores,
-                                       info.record["spec"]["window_frames"],
-                                       info.frame_count, spotting.smoothing_frames)
+    curve = loso.score_curve_of(scored, spotting)
     filtered = ccf_lib.ccf_filter(trial.candidates, trial.hrs, config.loso.ccf.eta,
                                   trial.mean_hrs)
     figure = figures.plot_spotting_trial(

@@ -71,16 +71,21 @@ def variant_config(config, variant: str, train_split: str, held_out: str):
   return result
 
 
+def score_curve_of(trial: scoring.TrialScores, spotting) -> np.ndarray:
+  """(frame_count,) per-frame ME score of a scored trial (`proposals.score_curve`)."""
+  info = trial.info
+  return proposals.score_curve(trial.window_starts, trial.scores,
+                               info.record["spec"]["window_frames"], info.frame_count,
+                               spotting.smoothing_frames)
+
+
 def candidates_of(scored: Sequence[scoring.TrialScores], spotting) -> list[TrialCandidates]:
   """Candidate clips of scored trials, with what the CCF and the metric need."""
-  window = None
   out = []
   for trial in scored:
     info = trial.info
-    window = window or info.record["spec"]["window_frames"]
-    curve = proposals.score_curve(trial.window_starts, trial.scores, window,
-                                  info.frame_count, spotting.smoothing_frames)
-    clips = proposals.propose(curve, half_width_frames=spotting.half_width_frames,
+    clips = proposals.propose(score_curve_of(trial, spotting),
+                              half_width_frames=spotting.half_width_frames,
                               min_distance_frames=spotting.min_distance_frames,
                               threshold=spotting.threshold)
     truth = np.array([(e.onset, e.offset) for e in info.expressions if e.kind == "micro"],
