@@ -10,6 +10,7 @@ costs). Rerunning the same command resumes from the newest checkpoint in
 
 import logging as pylogging
 
+import jax
 from absl import app
 from absl import flags
 from absl import logging
@@ -52,8 +53,12 @@ def main(argv):
   try:
     loop.check_config(config, stages)
     data = inputs.mecg_data(config)
+    builder = inputs.open_builder(config.data)
+    train_split, _ = inputs.fold_splits(builder, config.data)
   except (FileNotFoundError, ValueError) as error:
     raise app.UsageError(str(error)) from None
+  if jax.process_index() == 0:
+    inputs.write_inputs(_WORKDIR.value, builder, inputs.input_features(builder, train_split))
   results = loop.train_and_evaluate(config, _WORKDIR.value, data, stages)
   for name, result in results.items():
     logging.info("%s: %s at step %d%s", name,

@@ -1,13 +1,20 @@
 """The LOSO experiment end to end on a tiny synthetic MECG: train, spot, filter, report."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import tensorflow_datasets as tfds
 
 from cmcl_jax.analysis import report
+from cmcl_jax.data import ecg_io
 from cmcl_jax.data import synthetic
 from cmcl_jax.spotting import loso
+from cmcl_jax.spotting import single_trial
 from data_builders.mecg import mecg_dataset_builder
 from experiments.configs import loso_synthetic
 
@@ -54,6 +61,59 @@ def test_loso_runs_resumes_and_reports(tmp_path):
                "per_subject_precision.png", "ecg_statistics.md"):
     assert (tmp_path / "out" / name).stat().st_size > 0, name
   assert "HRS (bpm/s)" in (tmp_path / "out" / "ecg_statistics.md").read_text()
+
+  _check_spot_trial(tmp_path, raw, planted)
+
+
+def _check_spot_trial(tmp_path, raw, planted):
+  """`experiments.spot_trial` on a raw trial, its ECG cut into its own file, gives the
+  held-out scores of the LOSO fold (away from the ECG's ends) and its outputs."""
+  truth_subject = planted["subjects"][0]
+  ids = json.loads((raw / ".mecg_pseudonyms.json").read_text())["subjects"]
+  subject = ids[truth_subject["subject"]]
+  trial = truth_subject["trials"][0]
+  recording = ecg_io.read_recording(raw / truth_subject["ecg"])
+  first = int(round(trial["start_in_recording_s"] * recording.sampling_rate))
+  ecg_file = tmp_path / "user" / "trial_ecg.csv"
+  ecg_io.write_recording(ecg_file, ecg_io.EcgRecording(
+      recording.ecg[first:], None, recording.sampling_rate))
+  video = raw / trial["video"]
+  run_dir = tmp_path / "loso" / "folds" / subject / "both"
+
+  run = single_trial.load_run(run_dir)
+  spotted = single_trial.spot_trial(video, ecg_file, run,
+                                    spotting=loso_synthetic.get_config("runlocal").loso.spotting)
+  with (run_dir.parent / loso.SCORES_FILE.format(variant="both")).open("rb") as f:
+    stored = dict(np.load(f))
+  trial_id = f"{subject}/{trial['marker']}"
+  np.testing.assert_array_equal(spotted.window_starts, stored[f"{trial_id}|starts"])
+  # Without ECG before frame 0 the first windows' context differs. Inside, only R-peak
+  # detection and beat rejection see a shorter recording (their thresholds adapt to it).
+  fps, window = spotted.fps, run.spec.window_frames
+  interior = ((spotted.window_starts >= 3 * fps)
+              & (spotted.window_starts + window <= trial["num_frames"] - 3 * fps))
+  assert interior.sum() >= 5
+  np.testing.assert_allclose(spotted.window_scores[interior],
+                             stored[f"{trial_id}|scores"][interior], atol=1e-2)
+
+  out = tmp_path / "spotted"
+  subprocess.run([sys.executable, "-m", "experiments.spot_trial", f"--video={video}",
+                  f"--ecg={ecg_file}", f"--checkpoint={run_dir}", f"--out={out}"],
+                 check=True, cwd=Path(__file__).resolve().parents[1])
+  table = pd.read_csv(out / f"{video.stem}_intervals.csv")
+  written = json.loads((out / f"{video.stem}_intervals.json").read_text())
+  assert len(table) == len(written["intervals"]) == len(spotted.candidates)
+  assert list(table["kept_by_ccf"]) == list(spotted.kept)
+  assert (table["onset_frame"] <= table["apex_frame"]).all()
+  assert (table["apex_frame"] <= table["offset_frame"]).all()
+  assert (out / f"{video.stem}_spotting.png").stat().st_size > 0
+
+
+def test_spot_trial_errors_name_what_is_missing(tmp_path):
+  with pytest.raises(FileNotFoundError, match="config.json"):
+    single_trial.load_run(tmp_path)
+  with pytest.raises(FileNotFoundError, match="video not found"):
+    single_trial.user_trial(tmp_path / "nope.avi", tmp_path / "nope.csv")
 
 
 def test_unknown_fold_and_variant_are_clear_errors():

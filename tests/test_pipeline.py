@@ -72,6 +72,40 @@ def test_finetune_balance(dataset):
     assert kinds <= set(pipeline.DEFAULT_NEGATIVE_KINDS)
 
 
+def test_near_negatives_are_negatives_close_to_an_me_of_their_trial(dataset):
+  builder, split = dataset
+  index = pipeline.SplitIndex.load(builder, split)
+  near = index.near_negatives(pipeline.DEFAULT_NEGATIVE_KINDS, within_s=0.5)
+  assert len(near) and set(near) <= set(index.negatives())
+  starts = np.concatenate([t.window_starts for t in index.trials])
+  fps = index.trials[0].fps
+  for record in near:
+    same_trial = np.flatnonzero((index.trial_index == index.trial_index[record])
+                                & (index.label == 1))
+    assert np.abs(starts[same_trial] - starts[record]).min() <= 0.5 * fps
+  farther = index.near_negatives(pipeline.DEFAULT_NEGATIVE_KINDS, within_s=1.5)
+  assert set(near) < set(farther)
+
+
+def test_near_negative_fraction_is_drawn(dataset):
+  builder, split = dataset
+  index = pipeline.SplitIndex.load(builder, split)
+  policy = pipeline.NegativePolicy(near_fraction=1.0, near_s=0.5)
+  near = set(index.near_negatives(policy.kinds, policy.near_s))
+  for batch in _take(pipeline.finetune_loader(builder, split, batch_size=8, seed=2,
+                                              negatives=policy, shard_index=0,
+                                              shard_count=1), 3):
+    assert set(batch["index"][batch["label"] == 0]) <= near
+  for batch in _take(pipeline.pretrain_loader(builder, split, batch_size=8, seed=1,
+                                              negatives=policy, shard_index=0,
+                                              shard_count=1), 2):
+    assert set(batch["negative"]["index"]) <= near
+  with pytest.raises(ValueError, match="near_fraction=1.5"):
+    pipeline.NegativePolicy(near_fraction=1.5)
+  with pytest.raises(ValueError, match="'blink'"):
+    pipeline.NegativePolicy(kinds=("blink",))
+
+
 def test_eval_is_ordered_complete_and_padded(dataset):
   builder, split = dataset
   infos = trials.load_trials(builder, split)

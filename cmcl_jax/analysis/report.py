@@ -83,7 +83,7 @@ def _spotting_figure(config, builder, folds, out: epath.Path, workdir: epath.Pat
   """Draws the held-out trial with the most MEs of the first fold that has one."""
   spotting = config.loso.spotting
   for subject in sorted(folds):
-    path = workdir / "folds" / subject / loso.SCORES_FILE
+    path = workdir / "folds" / subject / loso.SCORES_FILE.format(variant="both")
     if not path.exists():
       continue
     with path.open("rb") as f:

@@ -7,11 +7,11 @@ from `tfds` array_record shards without TensorFlow:
   loss. Anchor: an ME window drawn uniformly (with replacement) from the split's ME
   windows; positive: another ME window, from a *different* expression when the split
   has one (else another window of the same ME, else the anchor itself); negative: a
-  window whose kind is in `negative_kinds`, uniformly with replacement. Two thirds
+  window drawn by the `NegativePolicy` (kinds, and the share taken near MEs). Two thirds
   of every batch are thus ME windows, against ~1 % of windows naturally.
 * `finetune_loader`: class-balanced batches: exactly
   ``round(positive_fraction × batch_size)`` ME windows (with replacement) and the
-  rest negatives (kinds in `negative_kinds`, with replacement), in random order.
+  rest negatives (by the `NegativePolicy`, with replacement), in random order.
 * `eval_loader`: every window of the split exactly once, in dataset order (trial by
   trial, window by window), last batch padded; `mask` is False on padding.
 
@@ -100,6 +100,22 @@ class SplitIndex:
     codes = [windows.KINDS.index(k) for k in kinds]
     return np.flatnonzero((self.label == 0) & np.isin(self.kind, codes))
 
+  def near_negatives(self, kinds: Sequence[str], within_s: float) -> np.ndarray:
+    """`negatives(kinds)` that start at most `within_s` seconds from the start of an
+    ME window of the same trial: the face is (nearly) still but the heart may still
+    be reacting, so the ECG alone cannot tell them from MEs."""
+    near = np.zeros(len(self), bool)
+    positives = self.positives()
+    for trial_index, info in enumerate(self.trials):
+      stride_s = info.record["spec"]["stride_frames"] / info.fps
+      reach = int(np.floor(within_s / stride_s + 1e-9))
+      first, count = info.first_index, info.num_windows
+      mine = positives[(positives >= first) & (positives < first + count)] - first
+      for position in mine:
+        near[first + max(position - reach, 0):first + min(position + reach + 1, count)] = True
+    negatives = self.negatives(kinds)
+    return negatives[near[negatives]]
+
 
 @dataclasses.dataclass(frozen=True)
 class Features:
@@ -114,7 +130,8 @@ class Features:
   standardize_ecg: bool = True
   feature_stats: tuple[np.ndarray, np.ndarray] | None = None
 
-  def __call__(self, record: dict, index: int, trial_index: int) -> dict:
+  def model_inputs(self, record: dict) -> dict:
+    """{"flow", "ecg", "ecg_features"} of one window (stored or freshly extracted)."""
     ecg = np.asarray(record["ecg"], np.float32)
     if self.standardize_ecg:
       ecg = (ecg - ecg.mean()) / (ecg.std() + 1e-6)
@@ -122,10 +139,12 @@ class Features:
     if self.feature_stats is not None:
       mean, std = self.feature_stats
       features = (features - mean) / std
+    return {"flow": np.asarray(record["flow"], np.float32), "ecg": ecg[:, None],
+            "ecg_features": features.astype(np.float32)}
+
+  def __call__(self, record: dict, index: int, trial_index: int) -> dict:
     return {
-        "flow": np.asarray(record["flow"], np.float32),
-        "ecg": ecg[:, None],
-        "ecg_features": features.astype(np.float32),
+        **self.model_inputs(record),
         "label": np.int32(record["label"]),
         "kind": np.int32(record["kind"]),
         "index": np.int64(index),
@@ -193,10 +212,54 @@ class _ReadRows:
     return {role: self._read(batch[:, j]) for j, role in enumerate(self._roles)}
 
 
+@dataclasses.dataclass(frozen=True)
+class NegativePolicy:
+  """Where negative windows are drawn from.
+
+  Attributes:
+    kinds: window kinds that may be negatives (`windows.KINDS`).
+    near_fraction: expected share of negatives drawn from the windows near an ME
+      (`SplitIndex.near_negatives`); the rest uniformly from all negatives. 0 = all
+      uniform (the natural mix, where ~1 % of negatives are near an ME).
+    near_s: "near": window starts at most this far from an ME window's, s.
+  """
+
+  kinds: Sequence[str] = DEFAULT_NEGATIVE_KINDS
+  near_fraction: float = 0.0
+  near_s: float = 2.0
+
+  def __post_init__(self):
+    if not 0.0 <= self.near_fraction <= 1.0:
+      raise ValueError(f"near_fraction={self.near_fraction}: expected 0…1")
+    unknown = [k for k in self.kinds if k not in windows.KINDS]
+    if unknown:
+      raise ValueError(f"negative kinds {unknown}: expected some of {windows.KINDS}")
+
+
+class _Negatives:
+  """Draws negatives by a `NegativePolicy` (with replacement)."""
+
+  def __init__(self, index: SplitIndex, policy: NegativePolicy, split: str, name: str):
+    self.all = index.negatives(policy.kinds)
+    self.near = index.near_negatives(policy.kinds, policy.near_s)
+    self.fraction = policy.near_fraction if len(self.near) else 0.0
+    _check_pool(name, self.all, split, f"negative ({', '.join(policy.kinds)})")
+
+  def __len__(self) -> int:
+    return len(self.all)
+
+  def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+    drawn = self.all[rng.integers(len(self.all), size=size)]
+    if self.fraction:
+      near = rng.random(size) < self.fraction
+      drawn[near] = self.near[rng.integers(len(self.near), size=int(near.sum()))]
+    return drawn
+
+
 class _Triplets:
   """(seed, step) → (B, 3) record indices: anchor, positive, negative."""
 
-  def __init__(self, positives, rows, negatives, batch_size):
+  def __init__(self, positives, rows, negatives: _Negatives, batch_size):
     self._positives, self._rows, self._negatives = positives, rows, negatives
     self._batch_size = batch_size
 
@@ -215,22 +278,22 @@ class _Triplets:
       for i in np.flatnonzero(same):
         candidates = np.flatnonzero(rows != rows[anchor[i]])
         other[i] = candidates[rng.integers(len(candidates))]
-    negative = self._negatives[rng.integers(len(self._negatives), size=self._batch_size)]
+    negative = self._negatives.draw(rng, self._batch_size)
     return np.stack([pos[anchor], pos[other], negative], axis=1)
 
 
 class _Balanced:
   """(seed, step) → (B,) record indices, `num_positive` of them ME windows."""
 
-  def __init__(self, positives, negatives, batch_size, num_positive):
+  def __init__(self, positives, negatives: _Negatives | None, batch_size, num_positive):
     self._positives, self._negatives = positives, negatives
     self._batch_size, self._num_positive = batch_size, num_positive
 
   def __call__(self, step: int, rng: np.random.Generator) -> np.ndarray:
     del step
     pos = self._positives[rng.integers(len(self._positives), size=self._num_positive)]
-    neg = self._negatives[rng.integers(len(self._negatives),
-                                       size=self._batch_size - self._num_positive)]
+    num_negative = self._batch_size - self._num_positive
+    neg = self._negatives.draw(rng, num_negative) if num_negative else pos[:0]
     return rng.permutation(np.concatenate([pos, neg]))
 
 
@@ -254,7 +317,7 @@ def _check_pool(name: str, indices: np.ndarray, split: str, what: str) -> None:
 
 def pretrain_loader(builder_or_dir, split: str, *, batch_size: int, seed: int,
                     num_batches: int | None = None,
-                    negative_kinds: Sequence[str] = DEFAULT_NEGATIVE_KINDS,
+                    negatives: NegativePolicy = NegativePolicy(),
                     features: Features = Features(), shard_index: int | None = None,
                     shard_count: int | None = None, worker_count: int = 0,
                     num_threads: int = 2, prefetch: int = 4) -> grain.IterDataset:
@@ -266,7 +329,7 @@ def pretrain_loader(builder_or_dir, split: str, *, batch_size: int, seed: int,
     batch_size: global triplets per step (divisible by the process count).
     seed: everything sampled is a function of (seed, step).
     num_batches: length; None = endless.
-    negative_kinds: window kinds the negatives are drawn from.
+    negatives: which windows the negatives are drawn from.
     features: record → model inputs.
     shard_index, shard_count: this process and the process count; default
       `jax.process_index()` / `jax.process_count()`.
@@ -277,12 +340,12 @@ def pretrain_loader(builder_or_dir, split: str, *, batch_size: int, seed: int,
     An `IterDataset` of dicts {role: batch dict}, B / P rows each.
   """
   source, index = open_split(builder_or_dir, split)
-  positives, negatives = index.positives(), index.negatives(negative_kinds)
+  positives = index.positives()
   _check_pool("pretrain", positives, split, "ME")
-  _check_pool("pretrain", negatives, split, f"negative ({', '.join(negative_kinds)})")
+  negative_pool = _Negatives(index, negatives, split, "pretrain")
   rows = _local_rows(batch_size, *_shard(shard_index, shard_count))
   dataset = grain.MapDataset.range(num_batches or ENDLESS).random_map(
-      _Triplets(positives, index.row[positives], negatives, batch_size), seed=seed)
+      _Triplets(positives, index.row[positives], negative_pool, batch_size), seed=seed)
   dataset = dataset.map(_ReadRows(source, index, features, rows,
                                   ("anchor", "positive", "negative")))
   return _iterate(dataset, worker_count, num_threads, prefetch)
@@ -290,7 +353,7 @@ def pretrain_loader(builder_or_dir, split: str, *, batch_size: int, seed: int,
 
 def finetune_loader(builder_or_dir, split: str, *, batch_size: int, seed: int,
                     positive_fraction: float = 0.5, num_batches: int | None = None,
-                    negative_kinds: Sequence[str] = DEFAULT_NEGATIVE_KINDS,
+                    negatives: NegativePolicy = NegativePolicy(),
                     features: Features = Features(), shard_index: int | None = None,
                     shard_count: int | None = None, worker_count: int = 0,
                     num_threads: int = 2, prefetch: int = 4) -> grain.IterDataset:
@@ -298,21 +361,21 @@ def finetune_loader(builder_or_dir, split: str, *, batch_size: int, seed: int,
 
   Each global batch holds exactly ``round(positive_fraction × batch_size)`` ME
   windows drawn with replacement from the split's ME windows, the rest drawn with
-  replacement from the negatives (kinds in `negative_kinds`), shuffled together.
+  replacement from the negatives (`negatives` policy), shuffled together.
   Other arguments as in `pretrain_loader`.
   """
   if not 0.0 <= positive_fraction <= 1.0:
     raise ValueError(f"positive_fraction={positive_fraction}: expected 0…1")
   source, index = open_split(builder_or_dir, split)
-  positives, negatives = index.positives(), index.negatives(negative_kinds)
+  positives = index.positives()
   num_positive = int(round(positive_fraction * batch_size))
   if num_positive:
     _check_pool("finetune", positives, split, "ME")
-  if num_positive < batch_size:
-    _check_pool("finetune", negatives, split, f"negative ({', '.join(negative_kinds)})")
+  negative_pool = (_Negatives(index, negatives, split, "finetune")
+                   if num_positive < batch_size else None)
   rows = _local_rows(batch_size, *_shard(shard_index, shard_count))
   dataset = grain.MapDataset.range(num_batches or ENDLESS).random_map(
-      _Balanced(positives, negatives, batch_size, num_positive), seed=seed)
+      _Balanced(positives, negative_pool, batch_size, num_positive), seed=seed)
   dataset = dataset.map(_ReadRows(source, index, features, rows, None))
   return _iterate(dataset, worker_count, num_threads, prefetch)
 

@@ -15,7 +15,7 @@ Label policy (frames are inclusive intervals, IoU counted in frames):
   IoU 0.5, so the apex/coverage rule is what labels short MEs. When several MEs
   qualify, the one with the highest IoU is the window's expression.
 * **macro** (label 0): not micro, and the window overlaps a macro-expression by at
-  least one frame. Loaders may keep or drop these as negatives (`negative_kinds`).
+  least one frame. Loaders may keep or drop these as negatives (`pipeline.NegativePolicy.kinds`).
 * **partial** (label 0): not micro and no macro, but the window overlaps a
   micro-expression by at least one frame without meeting the micro rule (a boundary
   window). Loaders drop these from negatives by default: they are neither clean

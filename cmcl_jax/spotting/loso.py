@@ -25,18 +25,16 @@ import numpy as np
 from absl import logging
 from etils import epath
 
-from cmcl_jax.data import pipeline
-from cmcl_jax.data import trials as trials_lib
 from cmcl_jax.spotting import proposals
 from cmcl_jax.spotting import scoring
 from cmcl_jax.spotting.sweep import TrialCandidates, choose_eta, evaluate_candidates, sweep_eta
 from cmcl_jax.train import inputs
 from cmcl_jax.train import loop
-from cmcl_jax.train.state import build_model
 
 VARIANTS = ("video", "ecg", "both")
 RESULT_FILE = "result.json"
-SCORES_FILE = "scores_both.npz"
+SCORES_FILE = "scores_{variant}.npz"
+"""Held-out window scores of one variant of a fold: "<trial>|starts", "<trial>|scores"."""
 
 
 class FoldInterrupted(RuntimeError):
@@ -110,7 +108,7 @@ def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
     return json.loads(result_path.read_text())
   subjects = dataset_subjects(builder)
   train_split = "+".join(s for s in subjects if s != held_out)
-  features = pipeline.Features(feature_stats=trials_lib.feature_stats(builder, train_split))
+  features = inputs.input_features(builder, train_split)
   spotting, ccf = config.loso.spotting, config.loso.ccf
   result = {"subject": held_out, "train_split": train_split, "variants": {}}
   for variant in config.loso.variants:
@@ -120,12 +118,12 @@ def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
     # The held-out windows are scored below; the loop's own evaluation would read
     # them all a second time.
     data["finetune"] = dataclasses.replace(data["finetune"], evaluate=None)
+    inputs.write_inputs(fold_dir / variant, builder, features)
     trained = loop.train_and_evaluate(variant_cfg, fold_dir / variant, data)
     if trained["finetune"].preempted:
       raise FoldInterrupted(f"fold {held_out}, variant {variant}: stopped early; rerun "
                             "the same command to resume")
-    parts, _ = build_model(variant_cfg.model, variant_cfg.seed)
-    params = trained["finetune"].state.params
+    parts, params = trained["finetune"].parts, trained["finetune"].state.params
 
     def score(split):
       return scoring.score_split(parts, params, builder, split, features=features,
@@ -141,9 +139,9 @@ def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
       result["variants"]["both+ccf_chosen"] = _counts(evaluate_candidates(held, chosen))
       result["eta_sweep"] = {str(eta): e.total.as_dict()
                              for eta, e in sweep_eta(held, tuple(ccf.sweep)).items()}
-      with (fold_dir / SCORES_FILE).open("wb") as f:
-        np.savez(f, **{f"{t.info.trial}|starts": t.window_starts for t in held_scores},
-                 **{f"{t.info.trial}|scores": t.scores for t in held_scores})
+    with (fold_dir / SCORES_FILE.format(variant=variant)).open("wb") as f:
+      np.savez(f, **{f"{t.info.trial}|starts": t.window_starts for t in held_scores},
+               **{f"{t.info.trial}|scores": t.scores for t in held_scores})
     logging.info("fold %s, %s: %s in %.0f s", held_out, variant,
                  result["variants"][variant]["total"], time.perf_counter() - started)
   result_path.write_text(json.dumps(result, indent=1))

@@ -37,7 +37,8 @@ class TrialScores:
   scores: np.ndarray
 
 
-def _probability_fn(parts: ModelParts):
+def probability_fn(parts: ModelParts):
+  """jit-compiled (params, batch) → (B,) P(ME) of the model's classifier, eval mode."""
   def probability(params: nnx.State, batch: Mapping[str, jax.Array]) -> jax.Array:
     model = merge_model(parts, params, None)
     return jax.nn.softmax(model.classify(batch), axis=-1)[:, 1]
@@ -59,7 +60,7 @@ def score_split(parts: ModelParts, params: nnx.State, builder_or_dir, split: str
   infos = trials_lib.load_trials(builder_or_dir, split)
   total = sum(info.num_windows for info in infos)
   scores = np.full(total, np.nan, np.float32)
-  probability = _probability_fn(parts)
+  probability = probability_fn(parts)
   loader = pipeline.eval_loader(builder_or_dir, split, batch_size=batch_size,
                                 features=features, shard_index=0, shard_count=1)
   for batch in loader:

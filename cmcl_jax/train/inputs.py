@@ -5,13 +5,20 @@ leave-one-subject-out fold: `fold` k holds out the k-th subject split (sorted id
 evaluation and trains on "+".join(the others); `train_split` / `eval_split`, when
 set, replace those expressions. Feature standardisation uses the training split's
 statistics. Every loader is sharded per JAX process (rows of the global batch).
+
+`write_inputs` stores, beside a run's checkpoints, what turns a raw trial into that
+run's model inputs (window spec, feature standardisation), so that a checkpoint can
+spot trials without the dataset (`experiments.spot_trial`).
 """
 
+import dataclasses
 import functools
+import json
 
+import numpy as np
 from etils import epath
 
-from cmcl_jax.data import pipeline, trials
+from cmcl_jax.data import pipeline, trials, windows
 from cmcl_jax.train.loop import StageData
 from data_builders.mecg import mecg_dataset_builder
 
@@ -61,6 +68,47 @@ def check_model_inputs(builder, model_config) -> None:
           f"{field}={want}; set --config.{field}={got} or use a matching dataset config")
 
 
+INPUTS_FILE = "inputs.json"
+
+
+def write_inputs(workdir: epath.PathLike, builder, features: pipeline.Features) -> None:
+  """Writes `<workdir>/inputs.json`: the dataset config, its `WindowSpec`, and
+  `features` (ECG standardisation and the training split's feature statistics)."""
+  stats = features.feature_stats
+  spec = dataclasses.asdict(builder.builder_config.spec)
+  payload = {
+      "tfds_config": builder.builder_config.name,
+      "version": str(builder.version),
+      "spec": spec,
+      "standardize_ecg": features.standardize_ecg,
+      "feature_stats": None if stats is None else [np.asarray(s).tolist() for s in stats],
+  }
+  workdir = epath.Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  (workdir / INPUTS_FILE).write_text(json.dumps(payload, indent=1))
+
+
+def read_inputs(workdir: epath.PathLike) -> tuple[windows.WindowSpec, pipeline.Features]:
+  """(window spec, features) a run was trained with, from `<workdir>/inputs.json`."""
+  path = epath.Path(workdir) / INPUTS_FILE
+  if not path.exists():
+    raise FileNotFoundError(f"{path} not found: expected a run folder written by "
+                            "experiments.train or experiments.loso (one per variant)")
+  payload = json.loads(path.read_text())
+  spec = dict(payload["spec"])
+  spec["ecg_band_hz"] = tuple(spec["ecg_band_hz"])
+  stats = payload["feature_stats"]
+  features = pipeline.Features(
+      standardize_ecg=payload["standardize_ecg"],
+      feature_stats=None if stats is None else tuple(np.asarray(s, np.float32) for s in stats))
+  return windows.WindowSpec(**spec), features
+
+
+def input_features(builder, train_split: str) -> pipeline.Features:
+  """The model-input mapping of a run trained on `train_split`."""
+  return pipeline.Features(feature_stats=trials.feature_stats(builder, train_split))
+
+
 def _iterator(loader_fn):
   return iter(loader_fn())
 
@@ -71,8 +119,11 @@ def mecg_data(config) -> dict[str, StageData]:
   builder = open_builder(data)
   check_model_inputs(builder, config.model)
   train_split, eval_split = fold_splits(builder, data)
-  features = pipeline.Features(feature_stats=trials.feature_stats(builder, train_split))
-  common = dict(seed=config.seed, features=features, worker_count=data.worker_count)
+  features = input_features(builder, train_split)
+  negatives = pipeline.NegativePolicy(near_fraction=data.get("near_negative_fraction", 0.0),
+                                      near_s=data.get("near_negative_s", 2.0))
+  common = dict(seed=config.seed, features=features, worker_count=data.worker_count,
+                negatives=negatives)
   pretrain = functools.partial(pipeline.pretrain_loader, builder, train_split,
                                batch_size=data.pretrain_batch_size, **common)
   finetune = functools.partial(pipeline.finetune_loader, builder, train_split,

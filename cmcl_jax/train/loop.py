@@ -28,7 +28,7 @@ from jax.experimental import multihost_utils
 
 from cmcl_jax.train import losses, optim, reporting, sharding
 from cmcl_jax.train.checkpoint import Checkpointer
-from cmcl_jax.train.state import (TrainState, build_model, create_train_state,
+from cmcl_jax.train.state import (ModelParts, TrainState, build_model, create_train_state,
                                   transplant)
 from cmcl_jax.train.steps import VIEWS, make_steps
 
@@ -58,11 +58,13 @@ class StageData:
 
 @dataclasses.dataclass(frozen=True)
 class StageResult:
-  """How a stage ended: its final state, and whether SIGTERM cut it short."""
+  """How a stage ended: its final state, whether SIGTERM cut it short, and the
+  model's graph (`parts`, to rebuild the model from `state.params`)."""
 
   state: TrainState
   preempted: bool
   eval_metrics: dict[str, float] | None = None
+  parts: ModelParts | None = None
 
 
 class _StopSignal:
@@ -180,7 +182,7 @@ def run_stage(name: str, config, workdir: epath.PathLike, data: StageData
   if step >= total:
     checkpointer.close()
     logging.info("%s: already complete (step %d)", name, step)
-    return StageResult(state, preempted=False)
+    return StageResult(state, preempted=False, parts=parts)
 
   log = reporting.MetricsLog(workdir / name, name)
   throughput = reporting.Throughput(step, total, _samples_per_step(name, config))
@@ -231,7 +233,7 @@ def run_stage(name: str, config, workdir: epath.PathLike, data: StageData
     checkpointer.wait()
     checkpointer.close()
     log.close()
-  return StageResult(state, preempted=preempted, eval_metrics=eval_metrics)
+  return StageResult(state, preempted=preempted, eval_metrics=eval_metrics, parts=parts)
 
 
 def check_config(config, stages: Iterable[str] = STAGES) -> None:
