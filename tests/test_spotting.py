@@ -94,9 +94,16 @@ def test_proposals_from_window_scores():
   scores[starts == 615] = 0.6
   curve = spotting.score_curve(starts, scores, window_length=75, num_frames=975)
   assert curve.shape == (975,) and curve.argmax() == 337
-  candidates = spotting.propose(curve, half_width_frames=37, min_distance_frames=75,
-                                threshold=0.5)
-  np.testing.assert_array_equal(candidates, [(300, 337, 374), (600, 637, 674)])
+  peaks = spotting.propose(curve, half_width_frames=37, min_distance_frames=75,
+                           threshold=0.5, centre="peak")
+  np.testing.assert_array_equal(peaks, [(300, 337, 374), (600, 637, 674)])
+  # "run": the midpoint of each above-threshold run; the second run is lopsided.
+  runs = spotting.propose(curve, half_width_frames=37, min_distance_frames=75,
+                          threshold=0.5)
+  above = np.flatnonzero(curve[560:720] >= 0.5) + 560
+  middle = (above[0] + above[-1]) // 2
+  assert middle != 637
+  np.testing.assert_array_equal(runs, [(300, 337, 374), (middle - 37, middle, middle + 37)])
   motion = np.zeros(975)
   motion[345] = 1.0
   with_apex = spotting.propose(curve, half_width_frames=37, min_distance_frames=75,
@@ -105,3 +112,15 @@ def test_proposals_from_window_scores():
   relative = spotting.propose(curve, half_width_frames=37, min_distance_frames=75,
                               relative_threshold=0.8)
   assert len(relative) == 1
+  with pytest.raises(ValueError, match="centre='middle'"):
+    spotting.propose(curve, half_width_frames=37, min_distance_frames=75, centre="middle")
+
+
+def test_run_centres_closer_than_the_minimum_distance_keep_the_highest():
+  curve = np.zeros(400)
+  curve[100:111] = 0.6   # run centre 105
+  curve[140:151] = 0.9   # run centre 145, 40 frames later
+  curve[300:311] = 0.7   # run centre 305
+  candidates = spotting.propose(curve, half_width_frames=10, min_distance_frames=75,
+                                threshold=0.5)
+  np.testing.assert_array_equal(candidates[:, 1], [145, 305])

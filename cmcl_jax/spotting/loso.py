@@ -82,10 +82,7 @@ def candidates_of(scored: Sequence[scoring.TrialScores], spotting) -> list[Trial
   out = []
   for trial in scored:
     info = trial.info
-    clips = proposals.propose(score_curve_of(trial, spotting),
-                              half_width_frames=spotting.half_width_frames,
-                              min_distance_frames=spotting.min_distance_frames,
-                              threshold=spotting.threshold)
+    clips = proposals.propose_with(score_curve_of(trial, spotting), spotting)
     truth = np.array([(e.onset, e.offset) for e in info.expressions if e.kind == "micro"],
                      np.int64).reshape(-1, 2)
     out.append(TrialCandidates(info.trial, info.subject, clips, info.hrs_bpm_per_s,

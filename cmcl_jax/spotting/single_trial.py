@@ -192,9 +192,7 @@ def spot_trial(video: str | os.PathLike, ecg: str | os.PathLike, run: TrainedRun
   starts = np.array([example["start_frame"] for _, example in result.examples], np.int64)
   curve = proposals.score_curve(starts, scores, run.spec.window_frames, info.frame_count,
                                 spotting.smoothing_frames)
-  candidates = proposals.propose(curve, half_width_frames=spotting.half_width_frames,
-                                 min_distance_frames=spotting.min_distance_frames,
-                                 threshold=spotting.threshold)
+  candidates = proposals.propose_with(curve, spotting)
   hrs = result.curves["hrs_bpm_per_s"]
   mean_hrs = float(result.record["mean_hrs_bpm_per_s"])
   filtered = ccf_lib.ccf_filter(candidates, hrs, eta, mean_hrs)

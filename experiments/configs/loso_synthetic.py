@@ -60,6 +60,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
           half_width_frames=26,
           min_distance_frames=75,  # one candidate per 0.5 s at most
           threshold=0.5,  # on P(ME) of the class-balanced classifier
+          centre="run",  # clip centre: midpoint of the above-threshold run
       ),
       ccf=dict(eta=2.0, sweep=(1.3, 1.5, 1.7, 1.9, 2.0, 2.1, 2.3)),
   )
