@@ -1,5 +1,6 @@
 """The synthetic MECG holds the signal it claims to plant, and nothing is too easy."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -13,6 +14,8 @@ from cmcl_jax.data import layout
 from cmcl_jax.data import synthetic
 from cmcl_jax.data import trial_ecg
 from cmcl_jax.data import video_io
+from cmcl_jax.data.synthetic import faces
+from cmcl_jax.data.synthetic import schedule
 
 
 def _trials(truth):
@@ -97,7 +100,7 @@ def test_flow_peaks_at_mes_and_at_distractors_alike(tiny_raw):
     for d in p["distractors"]:
       if d["kind"] == "blink":
         motion["blink"].append(peak_motion(d["start_frame"], (d["start_frame"] + d["end_frame"]) // 2))
-    busy = [(e["onset_frame"], e["offset_frame"]) for e in p["expressions"]] + [
+    busy = [(e["onset_frame"], e["offset_frame"]) for e in p["expressions"] + p["twitches"]] + [
         (d["start_frame"], d["end_frame"]) for d in p["distractors"]]
     for a in rng.integers(0, len(frames) - 30, 12):
       if all(a + 25 < start - 75 or a > end + 75 for start, end in busy):
@@ -106,3 +109,38 @@ def test_flow_peaks_at_mes_and_at_distractors_alike(tiny_raw):
   assert len(motion["quiet"]) >= 5 and len(motion["blink"]) >= 2
   assert np.median(motion["micro"]) > 1.8 * quiet, motion
   assert np.median(motion["blink"]) > 1.8 * quiet, motion
+
+
+def test_a_twitch_renders_exactly_like_the_same_me():
+  rng = np.random.default_rng(0)
+  face = faces.make_face(96, 96, rng)
+  me = schedule.PlannedExpression("micro", 0.2, 0.35, 0.6, ("AU12",), "happy", 2.0,
+                                  False, 0.0, 0.0)
+  twitch = dataclasses.replace(me, kind="twitch")
+  as_me = schedule.TrialPlan("s", "happy", 1, 101, (me,), ())
+  as_twitch = schedule.TrialPlan("s", "happy", 1, 101, (), (), (twitch,))
+  still = schedule.TrialPlan("s", "happy", 1, 101, (), ())
+
+  def render(plan):
+    return np.stack(list(faces.render_trial(face, plan, 120, 150.0, 0.0,
+                                            np.random.default_rng(1))))
+
+  np.testing.assert_array_equal(render(as_twitch), render(as_me))
+  apex = round(0.35 * 150)
+  moved = np.abs(render(as_twitch)[apex].astype(int) - render(still)[apex]).max()
+  assert moved > 20
+
+
+def test_twitches_look_like_mes_but_are_not_coded_and_move_no_heart(tiny_raw):
+  root, truth = tiny_raw
+  twitches = [t for trial in _trials(truth).values() for t in trial["twitches"]]
+  assert len(twitches) >= 2
+  assert all(t["kind"] == "twitch" and not t["hr_response"] and t["hr_size_bpm"] == 0
+             for t in twitches)
+  assert all(t["offset_s"] - t["onset_s"] <= 0.5 for t in twitches)
+  coded = {(r.video, r.onset_s) for r in coding.read_coding_file(root / "coding_file.xlsx")}
+  for name, trial in _trials(truth).items():
+    for t in trial["twitches"]:
+      assert (f"{name}.avi", t["onset_s"]) not in coded
+      for e in trial["expressions"]:  # placed min_gap_s apart from the coded ones
+        assert t["onset_s"] > e["offset_s"] or t["offset_s"] < e["onset_s"]

@@ -42,6 +42,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # Batch-hard mining collapsed the embeddings at this size (loss stuck at the
   # margin, gradient norm → 0); the sampled triplets as given do not.
   config.pretrain.mining = "given"
+  # After 50 pre-training steps the encoder is far from done: fine-tuned at 0.1× the
+  # learning rate, the video+ECG model reached 87 % training accuracy (video only
+  # 93 %); at the full rate both reach 98 % (seed-0 data, one fold).
+  config.finetune.lr_multipliers = {"encoder": 1.0}
   config.finetune.steps = 4 if runlocal else 200
   config.finetune.warmup_steps = 1 if runlocal else 20
   config.finetune.eval_every_steps = config.finetune.steps  # once, at the end

@@ -35,6 +35,12 @@ class SyntheticConfig:
 
   Distractors (per minute): blinks, head shifts, lighting flicker; sensor noise is
   Gaussian with `sensor_noise_gray` standard deviation in gray levels.
+    twitches_per_minute: ME-like facial movements without emotional arousal
+      (habitual twitches, mimicry): drawn exactly like MEs (durations, rise,
+      amplitudes, AUs of a random emotion) but never with an HR response and never
+      in the coding file. The video alone cannot tell them from MEs; the heart
+      can, for the MEs that respond. This is the confound the CCF exists for: real
+      video-only spotting has low precision (the paper's Table 3). 0 turns it off.
 
   Heart:
     baseline_hr_bpm: (min, max) subject resting HR.
@@ -70,6 +76,7 @@ class SyntheticConfig:
   blinks_per_minute: float = 12.0
   head_shifts_per_minute: float = 4.0
   flicker_per_minute: float = 3.0
+  twitches_per_minute: float = 6.0
   sensor_noise_gray: float = 2.0
 
   baseline_hr_bpm: tuple[float, float] = (62.0, 82.0)
@@ -102,7 +109,7 @@ class SyntheticConfig:
 PRESETS = {
     "tiny": SyntheticConfig(num_subjects=3, trials_per_subject=2, trial_seconds=10.0,
                             rest_seconds=3.0, frame_height=96, frame_width=96,
-                            micro_per_trial=2.5, min_gap_s=1.5),
+                            micro_per_trial=2.5, min_gap_s=1.5, twitches_per_minute=12.0),
     "demo": SyntheticConfig(num_subjects=4),
     "stress": SyntheticConfig(num_subjects=20, trials_per_subject=12, trial_seconds=60.0,
                               frame_height=160, frame_width=160),

@@ -140,7 +140,7 @@ def render_trial(face: FaceModel, plan: TrialPlan, num_frames: int, fps: float,
                  sensor_noise_gray: float, rng: np.random.Generator) -> Iterator[np.ndarray]:
   """Yields the trial's frames, (H, W, 3) uint8 BGR, one at a time.
 
-  Frame i shows time i / fps: every planted expression's AU motion at its profile's
+  Frame i shows time i / fps: every planted expression's (and twitch's) AU motion at its profile's
   intensity, blinks, head translation (shifts that stay, plus slow sway), lighting
   flicker and Gaussian sensor noise.
   """
@@ -150,7 +150,7 @@ def render_trial(face: FaceModel, plan: TrialPlan, num_frames: int, fps: float,
                          * e.amplitude_px,
                          sum(face.au_fields[u] for u in e.action_units)
                          / len(e.action_units) ** 0.5)
-                        for e in plan.expressions]
+                        for e in plan.expressions + plan.twitches]
   blink = np.zeros(num_frames, np.float32)
   gain = np.ones(num_frames, np.float32)
   sway_phase = rng.uniform(0, 2 * np.pi, 2)

@@ -136,7 +136,8 @@ def _write_subject(out_dir, config, subject, rng, bar):
         "expressions": [_frames_of(dataclasses.asdict(e), config.fps)
                         for e in plan.expressions],
         "distractors": [_frames_of(dataclasses.asdict(d), config.fps)
-                        for d in plan.distractors]})
+                        for d in plan.distractors],
+        "twitches": [_frames_of(dataclasses.asdict(e), config.fps) for e in plan.twitches]})
     bar.update()
   record = {"subject": subject, "date": stamp,
             "ecg": ecg_path.relative_to(out_dir).as_posix(),

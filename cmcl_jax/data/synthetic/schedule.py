@@ -33,7 +33,7 @@ class PlannedExpression:
   """One planted micro- or macro-expression.
 
   Attributes:
-    kind: "micro" or "macro".
+    kind: "micro", "macro", or "twitch" (an ME-like movement without arousal).
     onset_s, apex_s, offset_s: seconds from frame 0, onset < apex < offset.
     action_units: AUs moved, e.g. ("AU4", "AU7").
     emotion: lower-case label.
@@ -74,7 +74,11 @@ class Distractor:
 
 @dataclasses.dataclass(frozen=True)
 class TrialPlan:
-  """Everything planted in one trial (one emotional clip watched by one subject)."""
+  """Everything planted in one trial (one emotional clip watched by one subject).
+
+  `twitches` are ME-like movements without emotional arousal: drawn like MEs (kind
+  "twitch", AUs of any emotion), never with an HR response, never coded.
+  """
 
   subject: str
   emotion: str
@@ -82,6 +86,7 @@ class TrialPlan:
   marker: int
   expressions: tuple[PlannedExpression, ...]
   distractors: tuple[Distractor, ...]
+  twitches: tuple[PlannedExpression, ...] = ()
 
 
 def plan_subject_trials(config: SyntheticConfig, subject: str,
@@ -102,12 +107,20 @@ def _plan_trial(config: SyntheticConfig, subject: str, clip, rng) -> TrialPlan:
     if planned is not None:
       expressions.append(planned)
   expressions.sort(key=lambda e: e.onset_s)
+  twitches = []
+  for _ in range(rng.poisson(config.twitches_per_minute * config.trial_seconds / 60.0)):
+    look = CLIP_EMOTIONS[int(rng.integers(len(CLIP_EMOTIONS)))]
+    planned = _place_expression(config, "micro", look, expressions + twitches, rng)
+    if planned is not None:
+      twitches.append(dataclasses.replace(planned, kind="twitch", hr_response=False,
+                                          hr_size_bpm=0.0))
+  twitches.sort(key=lambda e: e.onset_s)
   return TrialPlan(subject, emotion, clip_index, marker, tuple(expressions),
-                   _plan_distractors(config, expressions, rng))
+                   _plan_distractors(config, expressions + twitches, rng), tuple(twitches))
 
 
 def _place_expression(config, kind, emotion, placed, rng, attempts=50):
-  """Places one expression at least `min_gap_s` from the others, or None if full."""
+  """Places one expression at least `min_gap_s` from those `placed`, or None if full."""
   low, high = config.micro_duration_s if kind == "micro" else config.macro_duration_s
   margin_s = 1.0
   for _ in range(attempts):
