@@ -6,6 +6,7 @@ import json
 import numpy as np
 
 from cmcl_jax.analysis import figures
+from cmcl_jax.analysis import seeds
 from cmcl_jax.analysis import tables
 from cmcl_jax.spotting import Counts
 
@@ -35,3 +36,32 @@ def test_figures_render(tmp_path):
                               150.0, "trial").savefig(tmp_path / "trial.png")
   assert all((tmp_path / n).stat().st_size > 5_000 for n in ("eta.png", "subjects.png",
                                                              "trial.png"))
+
+
+def _table(counts):
+  names = ("video only", "ECG only", "video + ECG", "video + ECG + CCF (η = 2.0)")
+  return [{"variant": n, **c.as_dict()} for n, c in zip(names, counts)]
+
+
+def test_seed_study_spread_and_claims(tmp_path):
+  per_seed = {
+      1: _table([Counts(10, 30, 10), Counts(4, 40, 16), Counts(12, 20, 8), Counts(10, 8, 10)]),
+      2: _table([Counts(12, 20, 8), Counts(5, 40, 15), Counts(11, 25, 9), Counts(9, 9, 11)]),
+      3: _table([Counts(8, 30, 12), Counts(3, 40, 17), Counts(13, 20, 7), Counts(11, 5, 9)]),
+  }
+  rows = seeds.seed_rows(per_seed)
+  video = rows[0]
+  f1s = [per_seed[s][0]["f1"] for s in (1, 2, 3)]
+  assert video["f1_mean"] == np.mean(f1s)
+  assert np.isclose(video["f1_sd"], np.std(f1s, ddof=1))
+  assert video["f1_min"] == min(f1s) and video["f1_seed2"] == f1s[1]
+  assert video["tp_fp_fn"] == "30 / 80 / 30"
+  names = {"video": "video only", "ecg": "ECG only", "both": "video + ECG",
+           "both+ccf": "video + ECG + CCF (η = 2.0)"}
+  checks = {c["claim"]: c for c in seeds.claims(per_seed, names)}
+  assert checks["video + ECG beats video only (F1)"]["holds_on"] == "2/3 seeds"
+  assert checks["video + ECG beats ECG only (F1)"]["holds_on"] == "3/3 seeds"
+  ccf = checks["CCF raises precision (video + ECG + CCF vs video + ECG)"]
+  assert ccf["holds_on"] == "3/3 seeds" and ccf["difference_min"] > 0
+  seeds.plot_seed_study(per_seed).savefig(tmp_path / "seeds.png")
+  assert (tmp_path / "seeds.png").stat().st_size > 0
