@@ -7,7 +7,8 @@ r"""Spots micro-expressions in one trial you bring: a face video and its ECG.
 (`<loso workdir>/folds/<subject>/<variant>`): its `config.json`, `inputs.json` (window
 spec, feature statistics) and newest fine-tuning checkpoint are used. The ECG file
 (`.npz`, `.csv` or `.acq`, see README "Raw data") must start at the video's frame 0.
-The peak rule comes from the run's config (`loso.spotting`) unless overridden.
+The peak rule is the one the run was evaluated with (`spotting.json` of a LOSO
+variant: its threshold as chosen in the fold), else the config's, unless overridden.
 
 Writes under `--out`: `<video stem>_intervals.csv` and `.json` (one row per candidate:
 onset/apex/offset frames and seconds, score, HRS at the apex, HRS / trial mean, kept
@@ -25,6 +26,7 @@ from absl import flags
 
 from cmcl_jax.analysis import figures
 from cmcl_jax.spotting import ccf as ccf_lib
+from cmcl_jax.spotting import loso
 from cmcl_jax.spotting import single_trial
 from experiments.configs import loso_synthetic
 
@@ -38,13 +40,17 @@ _THRESHOLD = flags.DEFINE_float("threshold", None, "Score threshold of the peak 
 flags.mark_flags_as_required(["video", "ecg", "checkpoint"])
 
 
-def spotting_settings(config) -> ml_collections.ConfigDict:
-  """The run's peak rule, or the LOSO default for runs of `experiments.train`."""
-  if "loso" in config:
-    spotting = config.loso.spotting
+def spotting_settings(run_dir: Path, config) -> ml_collections.ConfigDict:
+  """The peak rule a LOSO run was evaluated with (its threshold as chosen in the
+  fold), else the config's, else the LOSO default (runs of `experiments.train`)."""
+  used = run_dir / loso.SPOTTING_FILE
+  if used.exists():
+    spotting = json.loads(used.read_text())
+  elif "loso" in config:
+    spotting = config.loso.spotting.to_dict()
   else:
-    spotting = loso_synthetic.get_config().loso.spotting
-  spotting = ml_collections.ConfigDict(spotting.to_dict())
+    spotting = loso_synthetic.get_config().loso.spotting.to_dict()
+  spotting = ml_collections.ConfigDict(spotting)
   if _THRESHOLD.value is not None:
     spotting.threshold = _THRESHOLD.value
   return spotting
@@ -60,7 +66,7 @@ def main(argv):
     raise app.UsageError(str(error)) from None
   print(f"model: {_CHECKPOINT.value} (fine-tuning step {run.step}, modality "
         f"{run.config.model.encoder.modality})", flush=True)
-  spotting = spotting_settings(run.config)
+  spotting = spotting_settings(Path(_CHECKPOINT.value), run.config)
   spotted = single_trial.spot_trial(_VIDEO.value, _ECG.value, run, spotting=spotting,
                                     eta=_ETA.value)
   out = Path(_OUT.value)

@@ -81,8 +81,9 @@ def _check_spot_trial(tmp_path, raw, planted):
   run_dir = tmp_path / "loso" / "folds" / subject / "both"
 
   run = single_trial.load_run(run_dir)
-  spotted = single_trial.spot_trial(video, ecg_file, run,
-                                    spotting=loso_synthetic.get_config("runlocal").loso.spotting)
+  used = json.loads((run_dir / loso.SPOTTING_FILE).read_text())  # threshold of the fold
+  assert used["threshold"] in loso_synthetic.get_config("runlocal").loso.spotting.threshold_grid
+  spotted = single_trial.spot_trial(video, ecg_file, run, spotting=used)
   with (run_dir.parent / loso.SCORES_FILE.format(variant="both")).open("rb") as f:
     stored = dict(np.load(f))
   trial_id = f"{subject}/{trial['marker']}"

@@ -72,36 +72,38 @@ def test_finetune_balance(dataset):
     assert kinds <= set(pipeline.DEFAULT_NEGATIVE_KINDS)
 
 
-def test_near_negatives_are_negatives_close_to_an_me_of_their_trial(dataset):
+def test_moving_negatives_are_the_most_moving_negatives(dataset):
   builder, split = dataset
   index = pipeline.SplitIndex.load(builder, split)
-  near = index.near_negatives(pipeline.DEFAULT_NEGATIVE_KINDS, within_s=0.5)
-  assert len(near) and set(near) <= set(index.negatives())
-  starts = np.concatenate([t.window_starts for t in index.trials])
-  fps = index.trials[0].fps
-  for record in near:
-    same_trial = np.flatnonzero((index.trial_index == index.trial_index[record])
-                                & (index.label == 1))
-    assert np.abs(starts[same_trial] - starts[record]).min() <= 0.5 * fps
-  farther = index.near_negatives(pipeline.DEFAULT_NEGATIVE_KINDS, within_s=1.5)
-  assert set(near) < set(farther)
+  negatives = index.negatives()
+  moving = index.moving_negatives(pipeline.DEFAULT_NEGATIVE_KINDS, top_share=0.1)
+  assert len(moving) == int(np.ceil(0.1 * len(negatives)))
+  assert set(moving) <= set(negatives)
+  rest = np.setdiff1d(negatives, moving)
+  assert index.motion[moving].min() >= index.motion[rest].max()
+  # Motion is what the windows' flow says: recomputed from a stored record.
+  source, _ = pipeline.open_split(builder, split)
+  record = source[int(moving[0])]
+  flow = np.asarray(record["flow"], np.float32)
+  expected = np.linalg.norm(flow, axis=-1).mean(axis=(1, 2)).max()
+  np.testing.assert_allclose(index.motion[moving[0]], expected, rtol=1e-5)
 
 
-def test_near_negative_fraction_is_drawn(dataset):
+def test_moving_negative_fraction_is_drawn(dataset):
   builder, split = dataset
   index = pipeline.SplitIndex.load(builder, split)
-  policy = pipeline.NegativePolicy(near_fraction=1.0, near_s=0.5)
-  near = set(index.near_negatives(policy.kinds, policy.near_s))
+  policy = pipeline.NegativePolicy(moving_fraction=1.0, moving_top_share=0.2)
+  moving = set(index.moving_negatives(policy.kinds, policy.moving_top_share))
   for batch in _take(pipeline.finetune_loader(builder, split, batch_size=8, seed=2,
                                               negatives=policy, shard_index=0,
                                               shard_count=1), 3):
-    assert set(batch["index"][batch["label"] == 0]) <= near
+    assert set(batch["index"][batch["label"] == 0]) <= moving
   for batch in _take(pipeline.pretrain_loader(builder, split, batch_size=8, seed=1,
                                               negatives=policy, shard_index=0,
                                               shard_count=1), 2):
-    assert set(batch["negative"]["index"]) <= near
-  with pytest.raises(ValueError, match="near_fraction=1.5"):
-    pipeline.NegativePolicy(near_fraction=1.5)
+    assert set(batch["negative"]["index"]) <= moving
+  with pytest.raises(ValueError, match="moving_fraction=1.5"):
+    pipeline.NegativePolicy(moving_fraction=1.5)
   with pytest.raises(ValueError, match="'blink'"):
     pipeline.NegativePolicy(kinds=("blink",))
 

@@ -95,12 +95,13 @@ def _spotting_figure(config, builder, folds, out: epath.Path, workdir: epath.Pat
     info = max(infos, key=lambda i: sum(e.kind == "micro" for e in i.expressions))
     scored = scoring.TrialScores(info, stored[f"{info.trial}|starts"],
                                  stored[f"{info.trial}|scores"])
-    (trial,) = loso.candidates_of([scored], spotting)
+    threshold = folds[subject].get("thresholds", {}).get("both", spotting.threshold)
+    (trial,) = loso.candidates_of([scored], spotting, threshold)
     curve = loso.score_curve_of(scored, spotting)
     filtered = ccf_lib.ccf_filter(trial.candidates, trial.hrs, config.loso.ccf.eta,
                                   trial.mean_hrs)
     figure = figures.plot_spotting_trial(
-        curve, spotting.threshold, filtered.kept, filtered.rejected, trial.ground_truth,
+        curve, threshold, filtered.kept, filtered.rejected, trial.ground_truth,
         trial.hrs, filtered.threshold, info.fps, title=f"held-out trial {info.trial}")
     name = out / f"spotting_{trials_lib.trial_stem(info.trial)}.png"
     figure.savefig(name, dpi=110)

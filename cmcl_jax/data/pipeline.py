@@ -7,7 +7,7 @@ from `tfds` array_record shards without TensorFlow:
   loss. Anchor: an ME window drawn uniformly (with replacement) from the split's ME
   windows; positive: another ME window, from a *different* expression when the split
   has one (else another window of the same ME, else the anchor itself); negative: a
-  window drawn by the `NegativePolicy` (kinds, and the share taken near MEs). Two thirds
+  window drawn by the `NegativePolicy` (kinds, and the share of moving ones). Two thirds
   of every batch are thus ME windows, against ~1 % of windows naturally.
 * `finetune_loader`: class-balanced batches: exactly
   ``round(positive_fraction × batch_size)`` ME windows (with replacement) and the
@@ -69,6 +69,7 @@ class SplitIndex:
     row: (N,) int32 coding-file row of the window's expression (-1 none).
     trial_index: (N,) int32 position of the window's trial in `trials`.
     trials: `trials.load_trials(split)`.
+    motion: (N,) float32 face motion of each window, pixels (`window_motion`).
   """
 
   label: np.ndarray
@@ -76,6 +77,7 @@ class SplitIndex:
   row: np.ndarray
   trial_index: np.ndarray
   trials: tuple[trials_lib.TrialInfo, ...]
+  motion: np.ndarray
 
   @classmethod
   def load(cls, builder_or_dir, split: str) -> "SplitIndex":
@@ -86,7 +88,8 @@ class SplitIndex:
         row=np.concatenate([t.window_row for t in infos]),
         trial_index=np.concatenate([np.full(t.num_windows, i, np.int32)
                                     for i, t in enumerate(infos)]),
-        trials=tuple(infos))
+        trials=tuple(infos),
+        motion=np.concatenate([t.window_motion for t in infos]))
 
   def __len__(self) -> int:
     return len(self.label)
@@ -100,21 +103,14 @@ class SplitIndex:
     codes = [windows.KINDS.index(k) for k in kinds]
     return np.flatnonzero((self.label == 0) & np.isin(self.kind, codes))
 
-  def near_negatives(self, kinds: Sequence[str], within_s: float) -> np.ndarray:
-    """`negatives(kinds)` that start at most `within_s` seconds from the start of an
-    ME window of the same trial: the face is (nearly) still but the heart may still
-    be reacting, so the ECG alone cannot tell them from MEs."""
-    near = np.zeros(len(self), bool)
-    positives = self.positives()
-    for trial_index, info in enumerate(self.trials):
-      stride_s = info.record["spec"]["stride_frames"] / info.fps
-      reach = int(np.floor(within_s / stride_s + 1e-9))
-      first, count = info.first_index, info.num_windows
-      mine = positives[(positives >= first) & (positives < first + count)] - first
-      for position in mine:
-        near[first + max(position - reach, 0):first + min(position + reach + 1, count)] = True
+  def moving_negatives(self, kinds: Sequence[str], top_share: float) -> np.ndarray:
+    """The `top_share` of `negatives(kinds)` with the most face motion
+    (`window_motion`): blinks, head shifts, macro-expressions and ME-like movements
+    without an ME, which a detector of motion alone takes for MEs."""
     negatives = self.negatives(kinds)
-    return negatives[near[negatives]]
+    count = int(np.ceil(top_share * len(negatives)))
+    order = np.argsort(-self.motion[negatives], kind="stable")
+    return np.sort(negatives[order[:count]])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,21 +212,27 @@ class _ReadRows:
 class NegativePolicy:
   """Where negative windows are drawn from.
 
+  Class-balanced batches hold ~50× more ME windows than the data, but no more
+  ME-like movements without an ME (twitches, blinks): the classifier then learns that
+  motion alone means ME, and the ECG cannot teach it otherwise. Drawing a share of
+  the negatives from the most moving ones restores them (hard negatives, label-free).
+
   Attributes:
     kinds: window kinds that may be negatives (`windows.KINDS`).
-    near_fraction: expected share of negatives drawn from the windows near an ME
-      (`SplitIndex.near_negatives`); the rest uniformly from all negatives. 0 = all
-      uniform (the natural mix, where ~1 % of negatives are near an ME).
-    near_s: "near": window starts at most this far from an ME window's, s.
+    moving_fraction: expected share of negatives drawn from the moving ones
+      (`SplitIndex.moving_negatives`); the rest uniformly from all. 0: all uniform.
+    moving_top_share: the moving ones are this share of the negatives, by motion.
   """
 
   kinds: Sequence[str] = DEFAULT_NEGATIVE_KINDS
-  near_fraction: float = 0.0
-  near_s: float = 2.0
+  moving_fraction: float = 0.0
+  moving_top_share: float = 0.1
 
   def __post_init__(self):
-    if not 0.0 <= self.near_fraction <= 1.0:
-      raise ValueError(f"near_fraction={self.near_fraction}: expected 0…1")
+    if not 0.0 <= self.moving_fraction <= 1.0:
+      raise ValueError(f"moving_fraction={self.moving_fraction}: expected 0…1")
+    if not 0.0 < self.moving_top_share <= 1.0:
+      raise ValueError(f"moving_top_share={self.moving_top_share}: expected (0, 1]")
     unknown = [k for k in self.kinds if k not in windows.KINDS]
     if unknown:
       raise ValueError(f"negative kinds {unknown}: expected some of {windows.KINDS}")
@@ -241,9 +243,9 @@ class _Negatives:
 
   def __init__(self, index: SplitIndex, policy: NegativePolicy, split: str, name: str):
     self.all = index.negatives(policy.kinds)
-    self.near = index.near_negatives(policy.kinds, policy.near_s)
-    self.fraction = policy.near_fraction if len(self.near) else 0.0
     _check_pool(name, self.all, split, f"negative ({', '.join(policy.kinds)})")
+    self.moving = index.moving_negatives(policy.kinds, policy.moving_top_share)
+    self.fraction = policy.moving_fraction
 
   def __len__(self) -> int:
     return len(self.all)
@@ -251,8 +253,8 @@ class _Negatives:
   def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
     drawn = self.all[rng.integers(len(self.all), size=size)]
     if self.fraction:
-      near = rng.random(size) < self.fraction
-      drawn[near] = self.near[rng.integers(len(self.near), size=int(near.sum()))]
+      moving = rng.random(size) < self.fraction
+      drawn[moving] = self.moving[rng.integers(len(self.moving), size=int(moving.sum()))]
     return drawn
 
 

@@ -6,8 +6,9 @@ Files in the dataset dir (``<data_dir>/mecg/<config>/<version>/``):
                                       reason), see `window_examples.trial_examples`
   trials/<subject id>_<marker>.npz    hr_bpm, hrs_bpm_per_s (float32, bpm and bpm/s)
                                       and hr_quality (bool), one value per video frame;
-                                      window_label, window_kind, window_row, one value
-                                      per window (the loaders' sampling index)
+                                      window_label, window_kind, window_row and
+                                      window_motion, one value per window (the
+                                      loaders' sampling index)
   trials.json                         {"splits": {split: [trial id, …]}}: the used
                                       trials of every split in dataset order
 
@@ -55,6 +56,8 @@ class TrialInfo:
     window_kind: (K,) int8 kind of each window, index into `windows.KINDS`.
     window_row: (K,) int32 coding-file row of each window's expression, -1 if none.
     record: the full JSON record (face track, feature sums, problems, …).
+    window_motion: (K,) float32 peak mean flow magnitude of each window, pixels
+      (`window_examples.window_motion`).
   """
 
   trial: str
@@ -74,6 +77,7 @@ class TrialInfo:
   window_kind: np.ndarray
   window_row: np.ndarray
   record: dict
+  window_motion: np.ndarray
 
   @property
   def window_starts(self) -> np.ndarray:
@@ -149,6 +153,9 @@ def load_trials(builder_or_dir, split: str) -> list[TrialInfo]:
       record = json.loads((data_dir / TRIALS_DIR / f"{stem}.json").read_text())
       with np.load(data_dir / TRIALS_DIR / f"{stem}.npz") as stored:
         curves = dict(stored)
+      if "window_motion" not in curves:
+        raise ValueError(f"{data_dir / TRIALS_DIR / stem}.npz has no window_motion: the "
+                         "dataset was built by an older cmcl_jax; delete it and build again")
       infos.append(TrialInfo(
           trial=trial_id, subject=record["subject"], marker=record["marker"],
           clip_emotion=record["clip_emotion"], fps=record["fps"],

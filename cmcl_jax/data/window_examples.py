@@ -95,7 +95,8 @@ class TrialResult:
     record: JSON-ready trial record (see `trial_examples`).
     curves: {"hr_bpm", "hrs_bpm_per_s": (N,) float32, "hr_quality": (N,) bool} at
       video frame times and the window index {"window_label": (K,) int8,
-      "window_kind": (K,) int8 into `windows.KINDS`, "window_row": (K,) int32};
+      "window_kind": (K,) int8 into `windows.KINDS`, "window_row": (K,) int32,
+      "window_motion": (K,) float32 (`window_motion`)};
       empty when skipped.
   """
 
@@ -173,10 +174,18 @@ def trial_examples(task: TrialTask, scrub: Callable[[str], str] = str) -> TrialR
             "rejected": track.rejected},
       problems=[{"code": p.code, "message": scrub(p.message)} for p in signals["problems"]])
   curves = dict(signals["curves"],
+                window_motion=window_motion(flows),
                 window_label=np.array([lab.label for lab in labels], np.int8),
                 window_kind=np.array([windows.KINDS.index(lab.kind) for lab in labels], np.int8),
                 window_row=np.array([lab.row for lab in labels], np.int32))
   return TrialResult(examples, record, curves)
+
+
+def window_motion(flows: np.ndarray) -> np.ndarray:
+  """(K,) float32 motion of each window, pixels: the largest, over its T flow fields,
+  of the mean flow magnitude. A label-free cue for hard negatives (`pipeline`)."""
+  magnitude = np.linalg.norm(flows.astype(np.float32), axis=-1)  # (K, T, S, S)
+  return magnitude.mean(axis=(2, 3)).max(axis=1).astype(np.float32)
 
 
 def _trial_signals(task: TrialTask, starts: np.ndarray) -> dict:

@@ -6,8 +6,10 @@ window of the held-out subject's trials, turn the scores into candidate clips
 (`proposals`), and count TP / FP / FN with the MEGC protocol. The "both" model's
 candidates are also filtered by the CCF at the paper's η and at an η chosen on the
 fold's *training* subjects only (their trials scored by the same model), and swept
-over η. Each fold writes `<workdir>/folds/<subject>/result.json` (and the held-out
-scores) when done, so an interrupted run resumes at the first unfinished fold, and
+over η. The score threshold is `spotting.threshold`, or, with
+`spotting.choose_threshold`, the one of `spotting.threshold_grid` with the best F1 on
+the fold's training subjects (scored by the same model). Each fold writes
+`<workdir>/folds/<subject>/result.json` (and the held-out scores) when done, so an interrupted run resumes at the first unfinished fold, and
 folds can run in separate processes (`folds=` a subset) before `report` combines them.
 """
 
@@ -33,6 +35,8 @@ from cmcl_jax.train import loop
 
 VARIANTS = ("video", "ecg", "both")
 RESULT_FILE = "result.json"
+SPOTTING_FILE = "spotting.json"
+"""Per variant run folder: the peak rule it was evaluated with (threshold as used)."""
 SCORES_FILE = "scores_{variant}.npz"
 """Held-out window scores of one variant of a fold: "<trial>|starts", "<trial>|scores"."""
 
@@ -77,17 +81,30 @@ def score_curve_of(trial: scoring.TrialScores, spotting) -> np.ndarray:
                                spotting.smoothing_frames)
 
 
-def candidates_of(scored: Sequence[scoring.TrialScores], spotting) -> list[TrialCandidates]:
-  """Candidate clips of scored trials, with what the CCF and the metric need."""
+def candidates_of(scored: Sequence[scoring.TrialScores], spotting,
+                  threshold: float | None = None) -> list[TrialCandidates]:
+  """Candidate clips of scored trials, with what the CCF and the metric need.
+
+  `threshold` replaces `spotting.threshold` when given.
+  """
   out = []
   for trial in scored:
     info = trial.info
-    clips = proposals.propose_with(score_curve_of(trial, spotting), spotting)
+    clips = proposals.propose_with(score_curve_of(trial, spotting), spotting, threshold)
     truth = np.array([(e.onset, e.offset) for e in info.expressions if e.kind == "micro"],
                      np.int64).reshape(-1, 2)
     out.append(TrialCandidates(info.trial, info.subject, clips, info.hrs_bpm_per_s,
                                info.mean_hrs_bpm_per_s, truth))
   return out
+
+
+def choose_threshold(scored: Sequence[scoring.TrialScores], spotting) -> float:
+  """The score threshold of `spotting.threshold_grid` with the best spotting F1 on
+  `scored` (ties: the larger). Pass only the fold's training subjects."""
+  f1 = {float(t): evaluate_candidates(candidates_of(scored, spotting, float(t)),
+                                      None).total.f1
+        for t in spotting.threshold_grid}
+  return max(f1, key=lambda t: (f1[t], t))
 
 
 def _counts(evaluation) -> dict:
@@ -127,11 +144,17 @@ def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
                                  batch_size=config.loso.score_batch_size)
 
     held_scores = score(held_out)
-    held = candidates_of(held_scores, spotting)
+    choose = spotting.get("choose_threshold", False)
+    train_scores = score(train_split) if choose or variant == "both" else None
+    threshold = choose_threshold(train_scores, spotting) if choose else spotting.threshold
+    result.setdefault("thresholds", {})[variant] = threshold
+    (fold_dir / variant / SPOTTING_FILE).write_text(json.dumps(
+        dict(spotting.to_dict(), threshold=threshold), indent=1))
+    held = candidates_of(held_scores, spotting, threshold)
     result["variants"][variant] = _counts(evaluate_candidates(held, None))
     if variant == "both":
       result["variants"]["both+ccf"] = _counts(evaluate_candidates(held, ccf.eta))
-      chosen = choose_eta(candidates_of(score(train_split), spotting), tuple(ccf.sweep))
+      chosen = choose_eta(candidates_of(train_scores, spotting, threshold), tuple(ccf.sweep))
       result["chosen_eta"] = chosen
       result["variants"]["both+ccf_chosen"] = _counts(evaluate_candidates(held, chosen))
       result["eta_sweep"] = {str(eta): e.total.as_dict()

@@ -110,9 +110,11 @@ def propose(curve: np.ndarray, *, half_width_frames: int, min_distance_frames: i
   return np.stack([onsets, apexes, offsets], axis=1).astype(np.int64).reshape(-1, 3)
 
 
-def propose_with(curve: np.ndarray, settings) -> np.ndarray:
+def propose_with(curve: np.ndarray, settings, threshold: float | None = None) -> np.ndarray:
   """`propose` with the peak-rule fields of a config section (e.g. `loso.spotting`):
-  half_width_frames, min_distance_frames, threshold, and optionally centre."""
+  half_width_frames, min_distance_frames, threshold (unless `threshold` is given),
+  and optionally centre."""
   return propose(curve, half_width_frames=settings["half_width_frames"],
                  min_distance_frames=settings["min_distance_frames"],
-                 threshold=settings["threshold"], centre=settings.get("centre", "run"))
+                 threshold=settings["threshold"] if threshold is None else threshold,
+                 centre=settings.get("centre", "run"))

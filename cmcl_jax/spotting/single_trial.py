@@ -191,7 +191,7 @@ def spot_trial(video: str | os.PathLike, ecg: str | os.PathLike, run: TrainedRun
   scores = score_windows(run, result.examples, batch_size)
   starts = np.array([example["start_frame"] for _, example in result.examples], np.int64)
   curve = proposals.score_curve(starts, scores, run.spec.window_frames, info.frame_count,
-                                spotting.smoothing_frames)
+                                spotting["smoothing_frames"])
   candidates = proposals.propose_with(curve, spotting)
   hrs = result.curves["hrs_bpm_per_s"]
   mean_hrs = float(result.record["mean_hrs_bpm_per_s"])
@@ -199,7 +199,7 @@ def spot_trial(video: str | os.PathLike, ecg: str | os.PathLike, run: TrainedRun
   candidate_hrs = hrs[candidates[:, 1]].astype(np.float32)
   return SpottedTrial(
       fps=info.fps, frame_count=info.frame_count, window_starts=starts, window_scores=scores,
-      curve=curve, threshold=float(spotting.threshold), candidates=candidates,
+      curve=curve, threshold=float(spotting["threshold"]), candidates=candidates,
       kept=candidate_hrs > filtered.threshold, candidate_hrs=candidate_hrs, hrs=hrs,
       mean_hrs=mean_hrs,
       eta=float(eta), hrs_threshold=filtered.threshold, record=result.record)

@@ -120,8 +120,9 @@ def mecg_data(config) -> dict[str, StageData]:
   check_model_inputs(builder, config.model)
   train_split, eval_split = fold_splits(builder, data)
   features = input_features(builder, train_split)
-  negatives = pipeline.NegativePolicy(near_fraction=data.get("near_negative_fraction", 0.0),
-                                      near_s=data.get("near_negative_s", 2.0))
+  negatives = pipeline.NegativePolicy(
+      moving_fraction=data.get("moving_negative_fraction", 0.0),
+      moving_top_share=data.get("moving_negative_top_share", 0.1))
   common = dict(seed=config.seed, features=features, worker_count=data.worker_count,
                 negatives=negatives)
   pretrain = functools.partial(pipeline.pretrain_loader, builder, train_split,

@@ -63,7 +63,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
           # centred ME of 0.2–0.5 s (30–75 frames).
           half_width_frames=26,
           min_distance_frames=75,  # one candidate per 0.5 s at most
-          threshold=0.5,  # on P(ME) of the class-balanced classifier
+          threshold=0.5,  # on P(ME); used as is when choose_threshold is False
+          # Class-balanced training leaves P(ME) uncalibrated for whole trials: each
+          # fold picks the threshold of best F1 on its training subjects.
+          choose_threshold=True,
+          threshold_grid=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95),
           centre="run",  # clip centre: midpoint of the above-threshold run
       ),
       ccf=dict(eta=2.0, sweep=(1.3, 1.5, 1.7, 1.9, 2.0, 2.1, 2.3)),

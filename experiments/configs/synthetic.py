@@ -36,10 +36,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       finetune_batch_size=8 if runlocal else 64,
       eval_batch_size=64,
       positive_fraction=0.5,  # ME share of each fine-tuning batch
-      # Negatives: share drawn within near_negative_s of an ME (still face, heart
-      # possibly reacting), the rest uniformly (`pipeline.NegativePolicy`).
-      near_negative_fraction=0.0,
-      near_negative_s=2.0,
+      # Negatives: this share drawn from the most moving tenth of them (hard
+      # negatives, `pipeline.NegativePolicy`), the rest uniformly.
+      moving_negative_fraction=0.5,
+      moving_negative_top_share=0.1,
       worker_count=0,  # grain worker processes (0: read in the training process)
   )
 
