@@ -58,7 +58,8 @@ def main(argv):
   except (FileNotFoundError, ValueError) as error:
     raise app.UsageError(str(error)) from None
   if jax.process_index() == 0:
-    inputs.write_inputs(_WORKDIR.value, builder, inputs.input_features(builder, train_split))
+    inputs.write_inputs(_WORKDIR.value, builder, inputs.input_features(
+        builder, train_split, config.data.get("feature_norm", "dataset")))
   results = loop.train_and_evaluate(config, _WORKDIR.value, data, stages)
   for name, result in results.items():
     logging.info("%s: %s at step %d%s", name,

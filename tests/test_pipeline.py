@@ -108,6 +108,26 @@ def test_moving_negative_fraction_is_drawn(dataset):
     pipeline.NegativePolicy(kinds=("blink",))
 
 
+def test_features_standardised_within_each_trial(dataset):
+  builder, split = dataset
+  stats = trials.trial_feature_stats(builder, split)
+  features = pipeline.Features(trial_feature_stats=stats)
+  batches = list(pipeline.eval_loader(builder, split, batch_size=64, features=features,
+                                      shard_index=0, shard_count=1))
+  values = np.concatenate([b["ecg_features"][b["mask"]] for b in batches])
+  trial_of = np.concatenate([b["trial_index"][b["mask"]] for b in batches])
+  assert len(stats) == len(trials.load_trials(builder, split)) == len(set(trial_of))
+  for trial in set(trial_of):
+    mine = values[trial_of == trial]
+    np.testing.assert_allclose(mine.mean(0), 0.0, atol=1e-3)
+    varying = mine.std(0) > 1e-3
+    np.testing.assert_allclose(mine.std(0)[varying], 1.0, atol=1e-2)
+  with pytest.raises(KeyError, match="no feature statistics"):
+    pipeline.Features(trial_feature_stats={}).model_inputs(
+        {"ecg": np.zeros(8), "ecg_features": np.zeros(6), "flow": np.zeros(1),
+         "trial": b"s1/101"})
+
+
 def test_eval_is_ordered_complete_and_padded(dataset):
   builder, split = dataset
   infos = trials.load_trials(builder, split)

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import grain
 from absl import flags
@@ -121,10 +121,16 @@ class Features:
     standardize_ecg: z-score each window's ECG (the model's convention).
     feature_stats: (mean, std), (F,) each, for `ecg_features`, e.g.
       `trials.feature_stats(builder, train_split)`; None keeps raw values.
+    trial_feature_stats: trial id → (mean, std) of its own windows' features
+      (`trials.trial_feature_stats`); when given, each window's features are
+      standardised within its trial instead: relative to the subject's baseline,
+      as the CCF's HRS is to the trial mean, so a held-out subject's resting HR or
+      HRV does not look like a training subject's.
   """
 
   standardize_ecg: bool = True
   feature_stats: tuple[np.ndarray, np.ndarray] | None = None
+  trial_feature_stats: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None
 
   def model_inputs(self, record: dict) -> dict:
     """{"flow", "ecg", "ecg_features"} of one window (stored or freshly extracted)."""
@@ -132,7 +138,15 @@ class Features:
     if self.standardize_ecg:
       ecg = (ecg - ecg.mean()) / (ecg.std() + 1e-6)
     features = np.asarray(record["ecg_features"], np.float32)
-    if self.feature_stats is not None:
+    if self.trial_feature_stats is not None:
+      trial = record["trial"]
+      trial = trial.decode() if isinstance(trial, bytes) else str(trial)
+      if trial not in self.trial_feature_stats:
+        raise KeyError(f"trial {trial!r} has no feature statistics (trial_feature_stats "
+                       f"holds {len(self.trial_feature_stats)} trials)")
+      mean, std = self.trial_feature_stats[trial]
+      features = (features - mean) / std
+    elif self.feature_stats is not None:
       mean, std = self.feature_stats
       features = (features - mean) / std
     return {"flow": np.asarray(record["flow"], np.float32), "ecg": ecg[:, None],

@@ -170,6 +170,20 @@ def load_trials(builder_or_dir, split: str) -> list[TrialInfo]:
   return infos
 
 
+def _mean_std(total, total_sq, count) -> tuple[np.ndarray, np.ndarray]:
+  mean = np.asarray(total, np.float64) / count
+  std = np.sqrt(np.maximum(np.asarray(total_sq, np.float64) / count - mean**2, 0.0))
+  return mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32)
+
+
+def trial_feature_stats(builder_or_dir, split: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+  """Trial id → (mean, std) of `ecg_features` over that trial's own windows, for
+  every trial of a split expression (from the records' sums; std ≥ 1e-6)."""
+  return {i.trial: _mean_std(i.record["feature_sum"], i.record["feature_sumsq"],
+                             i.num_windows)
+          for i in load_trials(builder_or_dir, split)}
+
+
 def feature_stats(builder_or_dir, split: str) -> tuple[np.ndarray, np.ndarray]:
   """(mean, std) of `ecg_features` over the windows of a split expression.
 
@@ -181,6 +195,4 @@ def feature_stats(builder_or_dir, split: str) -> tuple[np.ndarray, np.ndarray]:
   count = sum(i.num_windows for i in infos)
   total = np.sum([i.record["feature_sum"] for i in infos], axis=0)
   total_sq = np.sum([i.record["feature_sumsq"] for i in infos], axis=0)
-  mean = total / count
-  std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
-  return mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32)
+  return _mean_std(total, total_sq, count)

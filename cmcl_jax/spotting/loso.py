@@ -122,7 +122,8 @@ def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
     return json.loads(result_path.read_text())
   subjects = dataset_subjects(builder)
   train_split = "+".join(s for s in subjects if s != held_out)
-  features = inputs.input_features(builder, train_split)
+  features = inputs.input_features(builder, train_split,
+                                   config.data.get("feature_norm", "dataset"))
   spotting, ccf = config.loso.spotting, config.loso.ccf
   result = {"subject": held_out, "train_split": train_split, "variants": {}}
   for variant in config.loso.variants:

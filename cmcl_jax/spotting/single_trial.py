@@ -154,7 +154,14 @@ def score_windows(run: TrainedRun, examples: list[tuple[int, dict]], batch_size:
                   ) -> np.ndarray:
   """(K,) float32 P(ME) of each example (fixed-size batches: one compilation)."""
   probability = probability_fn(run.parts)
-  rows = [run.features.model_inputs(example) for _, example in examples]
+  features = run.features
+  if features.trial_feature_stats is not None:  # standardised within this trial
+    values = np.stack([example["ecg_features"] for _, example in examples]).astype(np.float64)
+    stats = (values.mean(0).astype(np.float32),
+             np.maximum(values.std(0), 1e-6).astype(np.float32))
+    features = dataclasses.replace(features, trial_feature_stats={
+        str(example["trial"]): stats for _, example in examples[:1]})
+  rows = [features.model_inputs(example) for _, example in examples]
   scores = []
   for first in range(0, len(rows), batch_size):
     chunk = rows[first:first + batch_size]

@@ -81,6 +81,7 @@ def write_inputs(workdir: epath.PathLike, builder, features: pipeline.Features) 
       "version": str(builder.version),
       "spec": spec,
       "standardize_ecg": features.standardize_ecg,
+      "feature_norm": "trial" if features.trial_feature_stats is not None else "dataset",
       "feature_stats": None if stats is None else [np.asarray(s).tolist() for s in stats],
   }
   workdir = epath.Path(workdir)
@@ -89,7 +90,11 @@ def write_inputs(workdir: epath.PathLike, builder, features: pipeline.Features) 
 
 
 def read_inputs(workdir: epath.PathLike) -> tuple[windows.WindowSpec, pipeline.Features]:
-  """(window spec, features) a run was trained with, from `<workdir>/inputs.json`."""
+  """(window spec, features) a run was trained with, from `<workdir>/inputs.json`.
+
+  With per-trial feature standardisation the returned `trial_feature_stats` is
+  empty: fill it with the statistics of the trial to score.
+  """
   path = epath.Path(workdir) / INPUTS_FILE
   if not path.exists():
     raise FileNotFoundError(f"{path} not found: expected a run folder written by "
@@ -100,12 +105,27 @@ def read_inputs(workdir: epath.PathLike) -> tuple[windows.WindowSpec, pipeline.F
   stats = payload["feature_stats"]
   features = pipeline.Features(
       standardize_ecg=payload["standardize_ecg"],
-      feature_stats=None if stats is None else tuple(np.asarray(s, np.float32) for s in stats))
+      feature_stats=None if stats is None else tuple(np.asarray(s, np.float32) for s in stats),
+      trial_feature_stats={} if payload.get("feature_norm") == "trial" else None)
   return windows.WindowSpec(**spec), features
 
 
-def input_features(builder, train_split: str) -> pipeline.Features:
-  """The model-input mapping of a run trained on `train_split`."""
+FEATURE_NORMS = ("dataset", "trial")
+
+
+def input_features(builder, train_split: str, feature_norm: str = "dataset"
+                   ) -> pipeline.Features:
+  """The model-input mapping of a run trained on `train_split`.
+
+  feature_norm: "dataset" standardises the ECG features with the training split's
+  statistics; "trial" within each window's own trial (every split's trials).
+  """
+  if feature_norm not in FEATURE_NORMS:
+    raise ValueError(f"data.feature_norm={feature_norm!r}: choose one of {FEATURE_NORMS}")
+  if feature_norm == "trial":
+    every_split = "+".join(sorted(builder.info.splits.keys()))
+    return pipeline.Features(trial_feature_stats=trials.trial_feature_stats(builder,
+                                                                           every_split))
   return pipeline.Features(feature_stats=trials.feature_stats(builder, train_split))
 
 
@@ -119,7 +139,7 @@ def mecg_data(config) -> dict[str, StageData]:
   builder = open_builder(data)
   check_model_inputs(builder, config.model)
   train_split, eval_split = fold_splits(builder, data)
-  features = input_features(builder, train_split)
+  features = input_features(builder, train_split, data.get("feature_norm", "dataset"))
   negatives = pipeline.NegativePolicy(
       moving_fraction=data.get("moving_negative_fraction", 0.0),
       moving_top_share=data.get("moving_negative_top_share", 0.1))
