@@ -152,13 +152,13 @@ def plot_spotting_trial(curve: np.ndarray, threshold: float, kept, rejected,
   for clips, colour, name in ((kept, "tab:blue", "kept by CCF"),
                               (rejected, "tab:red", "rejected by CCF")):
     for onset, apex, offset in np.asarray(clips).reshape(-1, 3):
-      ax_score.plot([onset / fps, offset / fps], [1.02, 1.02], color=colour, lw=4)
+      ax_score.plot([onset / fps, offset / fps], [1.04, 1.04], color=colour, lw=4)
       ax_hrs.axvline(apex / fps, color=colour, lw=1)
     ax_score.plot([], [], color=colour, lw=4, label=name)
   ax_score.fill_between([], [], color="tab:green", alpha=0.25, label="ground-truth ME")
   ax_score.set_ylabel("score")
-  ax_score.set_ylim(0, 1.08)
-  ax_score.legend(loc="upper right", fontsize=8, ncol=3)
+  ax_score.set_ylim(0, 1.3)  # room above the candidates for the legend
+  ax_score.legend(loc="upper center", fontsize=7, ncol=5, frameon=False)
   ax_hrs.plot(seconds, hrs, color="tab:green")
   ax_hrs.axhline(hrs_threshold, ls="--", color="gray", label="η × mean HRS")
   ax_hrs.set_ylabel("HRS (bpm/s)")
