@@ -70,8 +70,12 @@ class MecgConfig(tfds.core.BuilderConfig):
 class Builder(tfds.core.GeneratorBasedBuilder):
   """MECG windows: face flow clip, ECG segment, HRV features, HR/HRS, ME label."""
 
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "Initial release: per-subject splits, array_record."}
+  VERSION = tfds.core.Version("1.1.0")
+  RELEASE_NOTES = {
+      "1.0.0": "Initial release: per-subject splits, array_record.",
+      "1.1.0": "Per-trial files hold window_motion (hard-negative sampling); the "
+               "synthetic MECG plants twitches.",
+  }
   BUILDER_CONFIGS = [
       MecgConfig(name="default", description=(
           "0.5 s windows (75 frames at 150 fps) every 15 frames; 8 onset-referenced "
