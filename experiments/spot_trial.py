@@ -60,6 +60,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.perf_counter()
+  loso.quiet_checkpoint_logs()
   try:
     run = single_trial.load_run(_CHECKPOINT.value)
   except FileNotFoundError as error:
