@@ -11,7 +11,6 @@ single modality and the CCF raises precision, with the paired differences) and
 """
 
 import json
-import time
 from pathlib import Path
 
 from absl import app

@@ -4,7 +4,6 @@ import dataclasses
 import json
 
 import numpy as np
-import pytest
 
 from cmcl_jax import ecg
 from cmcl_jax import video

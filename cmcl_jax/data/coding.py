@@ -90,16 +90,8 @@ COLUMNS = (
   "dif",
 )
 """All columns of the published format, in order; ``Macro/Micro`` is optional."""
-REQUIRED_COLUMNS = (
-  "Subject",
-  "Filename",
-  "Marker",
-  "OnsetTime",
-  "ApexTime",
-  "OffsetTime",
-  "Action Units",
-  "Estimated Emotion",
-)
+OPTIONAL_COLUMNS = ("OnsetFrame", "ApexFrame", "OffsetFrame", "Macro/Micro", "Date", "dif")
+REQUIRED_COLUMNS = tuple(c for c in COLUMNS if c not in OPTIONAL_COLUMNS)
 """Columns a coding file must have; the stamps, ``Date`` and ``dif`` may be absent
 (their values are then None)."""
 

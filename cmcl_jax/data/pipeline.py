@@ -261,9 +261,6 @@ class _Negatives:
     self.moving = index.moving_negatives(policy.kinds, policy.moving_top_share)
     self.fraction = policy.moving_fraction
 
-  def __len__(self) -> int:
-    return len(self.all)
-
   def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
     drawn = self.all[rng.integers(len(self.all), size=size)]
     if self.fraction:

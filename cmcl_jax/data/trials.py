@@ -176,12 +176,15 @@ def _mean_std(total, total_sq, count) -> tuple[np.ndarray, np.ndarray]:
   return mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32)
 
 
+def record_feature_stats(record: dict) -> tuple[np.ndarray, np.ndarray]:
+  """(mean, std) of `ecg_features` over one trial's windows, from its record's sums
+  (`window_examples.trial_examples`); std ≥ 1e-6."""
+  return _mean_std(record["feature_sum"], record["feature_sumsq"], record["num_windows"])
+
+
 def trial_feature_stats(builder_or_dir, split: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-  """Trial id → (mean, std) of `ecg_features` over that trial's own windows, for
-  every trial of a split expression (from the records' sums; std ≥ 1e-6)."""
-  return {i.trial: _mean_std(i.record["feature_sum"], i.record["feature_sumsq"],
-                             i.num_windows)
-          for i in load_trials(builder_or_dir, split)}
+  """Trial id → `record_feature_stats` of every trial of a split expression."""
+  return {i.trial: record_feature_stats(i.record) for i in load_trials(builder_or_dir, split)}
 
 
 def feature_stats(builder_or_dir, split: str) -> tuple[np.ndarray, np.ndarray]:

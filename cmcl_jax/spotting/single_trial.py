@@ -22,6 +22,7 @@ import ml_collections
 import numpy as np
 from etils import epath
 
+from cmcl_jax.data import trials as trials_lib
 from cmcl_jax.data import video_io
 from cmcl_jax.data import window_examples
 from cmcl_jax.data import windows
@@ -30,9 +31,8 @@ from cmcl_jax.spotting import ccf as ccf_lib
 from cmcl_jax.spotting import proposals
 from cmcl_jax.spotting.scoring import MODEL_KEYS, probability_fn
 from cmcl_jax.train import inputs
-from cmcl_jax.train import optim
 from cmcl_jax.train.checkpoint import Checkpointer
-from cmcl_jax.train.state import ModelParts, build_model, create_train_state
+from cmcl_jax.train.state import ModelParts, build_model
 
 TRIAL_SUBJECT = "user"
 
@@ -130,14 +130,10 @@ def load_run(run_dir: str | os.PathLike) -> TrainedRun:
   if step is None:
     raise FileNotFoundError(f"{checkpointer.directory}: no fine-tuning checkpoint")
   parts, params = build_model(config.model, config.seed)
-  tx = optim.make_optimizer(config.finetune, params)
-  target = jax.eval_shape(lambda: create_train_state(params, tx, config.seed))
-  device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-  target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
-                        target)
-  state = checkpointer.restore(target)
+  params = checkpointer.restore_params(config.finetune, params, config.seed,
+                                       jax.sharding.SingleDeviceSharding(jax.devices()[0]))
   checkpointer.close()
-  return TrainedRun(config, parts, state.params, spec, features, step)
+  return TrainedRun(config, parts, params, spec, features, step)
 
 
 def user_trial(video: str | os.PathLike, ecg: str | os.PathLike) -> Trial:
@@ -150,17 +146,10 @@ def user_trial(video: str | os.PathLike, ecg: str | os.PathLike) -> Trial:
                emotion="unknown", date="", ecg=ecg, ecg_is_per_trial=True, expressions=())
 
 
-def score_windows(run: TrainedRun, examples: list[tuple[int, dict]], batch_size: int = 64
-                  ) -> np.ndarray:
+def score_windows(run: TrainedRun, examples: list[tuple[int, dict]], features,
+                  batch_size: int = 64) -> np.ndarray:
   """(K,) float32 P(ME) of each example (fixed-size batches: one compilation)."""
   probability = probability_fn(run.parts)
-  features = run.features
-  if features.trial_feature_stats is not None:  # standardised within this trial
-    values = np.stack([example["ecg_features"] for _, example in examples]).astype(np.float64)
-    stats = (values.mean(0).astype(np.float32),
-             np.maximum(values.std(0), 1e-6).astype(np.float32))
-    features = dataclasses.replace(features, trial_feature_stats={
-        str(example["trial"]): stats for _, example in examples[:1]})
   rows = [features.model_inputs(example) for _, example in examples]
   scores = []
   for first in range(0, len(rows), batch_size):
@@ -195,7 +184,11 @@ def spot_trial(video: str | os.PathLike, ecg: str | os.PathLike, run: TrainedRun
   if result.record["status"] != "used":
     raise SpotTrialError(f"{trial.video} with {trial.ecg}: {result.record['reason']}: "
                          f"{result.record['message']}")
-  scores = score_windows(run, result.examples, batch_size)
+  features = run.features
+  if features.trial_feature_stats is not None:  # standardised within this trial
+    features = dataclasses.replace(features, trial_feature_stats={
+        task.trial_id: trials_lib.record_feature_stats(result.record)})
+  scores = score_windows(run, result.examples, features, batch_size)
   starts = np.array([example["start_frame"] for _, example in result.examples], np.int64)
   curve = proposals.score_curve(starts, scores, run.spec.window_frames, info.frame_count,
                                 spotting["smoothing_frames"])

@@ -11,7 +11,8 @@ import jax
 import orbax.checkpoint as ocp
 from etils import epath
 
-from cmcl_jax.train.state import TrainState
+from cmcl_jax.train import optim
+from cmcl_jax.train.state import TrainState, create_train_state
 
 
 class Checkpointer:
@@ -52,6 +53,16 @@ class Checkpointer:
     if iterator is not None:
       items["data"] = grain.checkpoint.CheckpointRestore(iterator)
     return self._manager.restore(step, args=ocp.args.Composite(**items))["state"]
+
+  def restore_params(self, stage_config, params, seed: int, sharding):
+    """The parameters of the newest checkpoint of a stage trained with `stage_config`
+    (its optimizer shapes the saved state), placed with `sharding`; `params` gives
+    their structure and shapes only."""
+    tx = optim.make_optimizer(stage_config, params)
+    target = jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
+        jax.eval_shape(lambda: create_train_state(params, tx, seed)))
+    return self.restore(target).params
 
   def wait(self) -> None:
     """Blocks until pending writes are complete."""

@@ -148,15 +148,10 @@ def _initial_params(name: str, config, workdir: epath.Path, mesh):
         f"{config.pretrain.steps}) in {pretrain_dir}; found "
         f"{source.latest_step()}. Run --stage=pretrain (or both) first, or set "
         "--config.finetune.init_from=scratch")
-  # The pre-training state has the same parameters; only its shapes are needed.
-  tx = optim.make_optimizer(config.pretrain, params)
-  replicated = sharding.replicated(mesh)
-  target = jax.tree.map(
-      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
-      jax.eval_shape(lambda: create_train_state(params, tx, config.seed)))
-  pretrained = source.restore(target)
+  pretrained = source.restore_params(config.pretrain, params, config.seed,
+                                     sharding.replicated(mesh))
   source.close()
-  return parts, transplant(params, pretrained.params, ("encoder",))
+  return parts, transplant(params, pretrained, ("encoder",))
 
 
 def run_stage(name: str, config, workdir: epath.PathLike, data: StageData
