@@ -89,6 +89,41 @@ def test_moving_negatives_are_the_most_moving_negatives(dataset):
   np.testing.assert_allclose(index.motion[moving[0]], expected, rtol=1e-5)
 
 
+def test_negatives_split_between_moving_heart_and_uniform(dataset):
+  builder, split = dataset
+  index = pipeline.SplitIndex.load(builder, split)
+  policy = pipeline.NegativePolicy(moving_fraction=0.3, heart_fraction=0.5,
+                                   moving_top_share=0.05, heart_top_share=0.05)
+  negatives = index.negatives()
+  moving = index.moving_negatives(policy.kinds, policy.moving_top_share)
+  heart = index.heart_negatives(policy.kinds, policy.heart_top_share)
+  drawn = pipeline._Negatives(index, policy, split, "test").draw(
+      np.random.default_rng(0), 4000)
+  both = len(np.intersect1d(moving, heart))
+  # Uniform draws (20 %) and the other pool's draws land in a pool by its share.
+  expected_moving = 0.3 + 0.5 * both / len(heart) + 0.2 * len(moving) / len(negatives)
+  expected_heart = 0.5 + 0.3 * both / len(moving) + 0.2 * len(heart) / len(negatives)
+  assert abs(np.isin(drawn, moving).mean() - expected_moving) < 0.03
+  assert abs(np.isin(drawn, heart).mean() - expected_heart) < 0.03
+  assert set(drawn) <= set(negatives)
+
+
+def test_heart_negatives_have_the_steepest_heart_rate_rise(dataset):
+  builder, split = dataset
+  index = pipeline.SplitIndex.load(builder, split)
+  negatives = index.negatives()
+  heart = index.heart_negatives(pipeline.DEFAULT_NEGATIVE_KINDS, top_share=0.2)
+  assert len(heart) == int(np.ceil(0.2 * len(negatives)))
+  assert set(heart) <= set(negatives)
+  assert index.heart[heart].min() >= index.heart[np.setdiff1d(negatives, heart)].max()
+  # The peak HRS over the window's frames of the trial's stored HRS curve.
+  window = int(heart[0])
+  trial = index.trials[index.trial_index[window]]
+  start = trial.window_starts[window - trial.first_index]
+  frames = trial.record["spec"]["window_frames"]
+  assert index.heart[window] == trial.hrs_bpm_per_s[start:start + frames].max()
+
+
 def test_moving_negative_fraction_is_drawn(dataset):
   builder, split = dataset
   index = pipeline.SplitIndex.load(builder, split)
@@ -104,6 +139,10 @@ def test_moving_negative_fraction_is_drawn(dataset):
     assert set(batch["negative"]["index"]) <= moving
   with pytest.raises(ValueError, match="moving_fraction=1.5"):
     pipeline.NegativePolicy(moving_fraction=1.5)
+  with pytest.raises(ValueError, match="heart_top_share=0"):
+    pipeline.NegativePolicy(heart_top_share=0.0)
+  with pytest.raises(ValueError, match="moving_fraction \\+ heart_fraction = 1.2"):
+    pipeline.NegativePolicy(moving_fraction=0.6, heart_fraction=0.6)
   with pytest.raises(ValueError, match="'blink'"):
     pipeline.NegativePolicy(kinds=("blink",))
 

@@ -70,6 +70,7 @@ class SplitIndex:
     trial_index: (N,) int32 position of the window's trial in `trials`.
     trials: `trials.load_trials(split)`.
     motion: (N,) float32 face motion of each window, pixels (`window_motion`).
+    heart: (N,) float32 peak HRS of each window, bpm/s (`TrialInfo.window_peak_hrs`).
   """
 
   label: np.ndarray
@@ -78,6 +79,7 @@ class SplitIndex:
   trial_index: np.ndarray
   trials: tuple[trials_lib.TrialInfo, ...]
   motion: np.ndarray
+  heart: np.ndarray
 
   @classmethod
   def load(cls, builder_or_dir, split: str) -> "SplitIndex":
@@ -89,7 +91,8 @@ class SplitIndex:
         trial_index=np.concatenate([np.full(t.num_windows, i, np.int32)
                                     for i, t in enumerate(infos)]),
         trials=tuple(infos),
-        motion=np.concatenate([t.window_motion for t in infos]))
+        motion=np.concatenate([t.window_motion for t in infos]),
+        heart=np.concatenate([t.window_peak_hrs for t in infos]))
 
   def __len__(self) -> int:
     return len(self.label)
@@ -107,9 +110,19 @@ class SplitIndex:
     """The `top_share` of `negatives(kinds)` with the most face motion
     (`window_motion`): blinks, head shifts, macro-expressions and ME-like movements
     without an ME, which a detector of motion alone takes for MEs."""
+    return self._top_negatives(self.motion, kinds, top_share)
+
+  def heart_negatives(self, kinds: Sequence[str], top_share: float) -> np.ndarray:
+    """The `top_share` of `negatives(kinds)` with the steepest heart-rate rise
+    (`heart`): accelerations without an ME, which a detector of the ECG alone
+    takes for MEs."""
+    return self._top_negatives(self.heart, kinds, top_share)
+
+  def _top_negatives(self, values: np.ndarray, kinds: Sequence[str],
+                     top_share: float) -> np.ndarray:
     negatives = self.negatives(kinds)
     count = int(np.ceil(top_share * len(negatives)))
-    order = np.argsort(-self.motion[negatives], kind="stable")
+    order = np.argsort(-values[negatives], kind="stable")
     return np.sort(negatives[order[:count]])
 
 
@@ -230,23 +243,37 @@ class NegativePolicy:
   ME-like movements without an ME (twitches, blinks): the classifier then learns that
   motion alone means ME, and the ECG cannot teach it otherwise. Drawing a share of
   the negatives from the most moving ones restores them (hard negatives, label-free).
+  The same holds the other way: heart-rate rises without an ME (spontaneous ones,
+  macro-expressions) are rare, so a fused model learns that a rise alone means ME;
+  a share of negatives from the steepest rises teaches it to want both.
 
   Attributes:
     kinds: window kinds that may be negatives (`windows.KINDS`).
     moving_fraction: expected share of negatives drawn from the moving ones
-      (`SplitIndex.moving_negatives`); the rest uniformly from all. 0: all uniform.
+      (`SplitIndex.moving_negatives`). 0: none.
     moving_top_share: the moving ones are this share of the negatives, by motion.
+    heart_fraction: expected share drawn from the heart-active ones
+      (`SplitIndex.heart_negatives`); the rest of the negatives uniformly from all.
+    heart_top_share: the heart-active ones are this share of the negatives, by peak
+      HRS.
   """
 
   kinds: Sequence[str] = DEFAULT_NEGATIVE_KINDS
   moving_fraction: float = 0.0
   moving_top_share: float = 0.1
+  heart_fraction: float = 0.0
+  heart_top_share: float = 0.1
 
   def __post_init__(self):
-    if not 0.0 <= self.moving_fraction <= 1.0:
-      raise ValueError(f"moving_fraction={self.moving_fraction}: expected 0…1")
-    if not 0.0 < self.moving_top_share <= 1.0:
-      raise ValueError(f"moving_top_share={self.moving_top_share}: expected (0, 1]")
+    for name in ("moving", "heart"):
+      fraction, share = getattr(self, f"{name}_fraction"), getattr(self, f"{name}_top_share")
+      if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"{name}_fraction={fraction}: expected 0…1")
+      if not 0.0 < share <= 1.0:
+        raise ValueError(f"{name}_top_share={share}: expected (0, 1]")
+    if self.moving_fraction + self.heart_fraction > 1.0:
+      raise ValueError(f"moving_fraction + heart_fraction = "
+                       f"{self.moving_fraction + self.heart_fraction}: expected ≤ 1")
     unknown = [k for k in self.kinds if k not in windows.KINDS]
     if unknown:
       raise ValueError(f"negative kinds {unknown}: expected some of {windows.KINDS}")
@@ -258,14 +285,21 @@ class _Negatives:
   def __init__(self, index: SplitIndex, policy: NegativePolicy, split: str, name: str):
     self.all = index.negatives(policy.kinds)
     _check_pool(name, self.all, split, f"negative ({', '.join(policy.kinds)})")
-    self.moving = index.moving_negatives(policy.kinds, policy.moving_top_share)
-    self.fraction = policy.moving_fraction
+    self.hard = [
+        (policy.moving_fraction,
+         index.moving_negatives(policy.kinds, policy.moving_top_share)),
+        (policy.heart_fraction,
+         index.heart_negatives(policy.kinds, policy.heart_top_share)),
+    ]
 
   def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
     drawn = self.all[rng.integers(len(self.all), size=size)]
-    if self.fraction:
-      moving = rng.random(size) < self.fraction
-      drawn[moving] = self.moving[rng.integers(len(self.moving), size=int(moving.sum()))]
+    if any(fraction for fraction, _ in self.hard):
+      uniform, low = rng.random(size), 0.0
+      for fraction, pool in self.hard:
+        chosen = (uniform >= low) & (uniform < low + fraction)
+        drawn[chosen] = pool[rng.integers(len(pool), size=int(chosen.sum()))]
+        low += fraction
     return drawn
 
 

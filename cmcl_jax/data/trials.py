@@ -86,6 +86,14 @@ class TrialInfo:
     return windows.window_starts(self.frame_count, spec["window_frames"],
                                  spec["stride_frames"])
 
+  @property
+  def window_peak_hrs(self) -> np.ndarray:
+    """(K,) float32 highest HRS (bpm/s) over each window's frames: how strongly the
+    heart accelerates while the window is seen."""
+    window_frames = self.record["spec"]["window_frames"]
+    frames = self.window_starts[:, None] + np.arange(window_frames)
+    return self.hrs_bpm_per_s[frames].max(axis=1).astype(np.float32)
+
 
 def trial_stem(trial_id: str) -> str:
   """File stem of a trial's record: its id with "/" replaced by "_"."""

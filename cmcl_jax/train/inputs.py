@@ -142,7 +142,9 @@ def mecg_data(config) -> dict[str, StageData]:
   features = input_features(builder, train_split, data.get("feature_norm", "dataset"))
   negatives = pipeline.NegativePolicy(
       moving_fraction=data.get("moving_negative_fraction", 0.0),
-      moving_top_share=data.get("moving_negative_top_share", 0.1))
+      moving_top_share=data.get("moving_negative_top_share", 0.1),
+      heart_fraction=data.get("heart_negative_fraction", 0.0),
+      heart_top_share=data.get("heart_negative_top_share", 0.1))
   common = dict(seed=config.seed, features=features, worker_count=data.worker_count,
                 negatives=negatives)
   pretrain = functools.partial(pipeline.pretrain_loader, builder, train_split,

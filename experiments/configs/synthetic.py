@@ -40,6 +40,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       # negatives, `pipeline.NegativePolicy`), the rest uniformly.
       moving_negative_fraction=0.5,
       moving_negative_top_share=0.1,
+      # And this share from the tenth with the steepest heart-rate rise (peak HRS).
+      heart_negative_fraction=0.0,
+      heart_negative_top_share=0.1,
       # ECG features standardised over the training split ("dataset") or within
       # each window's own trial ("trial": relative to the subject's baseline).
       feature_norm="dataset",
