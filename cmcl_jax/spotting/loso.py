@@ -19,8 +19,6 @@ import copy
 import dataclasses
 import json
 import logging as python_logging
-import multiprocessing
-import os
 import time
 from collections.abc import Sequence
 
@@ -192,74 +190,15 @@ def quiet_checkpoint_logs() -> None:
 
 
 def run_loso(config, workdir: epath.PathLike) -> dict[str, dict]:
-  """Runs (or resumes) every configured fold; returns fold results by subject.
-
-  With `loso.processes` = P > 1, the folds run in P worker processes, each pinned to
-  its own share of this process's CPU cores (`run_folds_in_processes`).
-  """
+  """Runs (or resumes) every configured fold; returns fold results by subject."""
+  if config.loso.get("compilation_cache", True):
+    use_compilation_cache(epath.Path(workdir) / "jax_cache")
   builder = inputs.open_builder(config.data)
   inputs.check_model_inputs(builder, config.model)
   subjects = fold_subjects(dataset_subjects(builder), config.loso.folds)
-  cache = (epath.Path(workdir) / "jax_cache"
-           if config.loso.get("compilation_cache", True) else None)
-  processes = config.loso.get("processes", 1)
-  cores = len(os.sched_getaffinity(0))
-  if not 1 <= processes <= cores:
-    raise ValueError(f"loso.processes={processes}: expected 1 … {cores} (one CPU core "
-                     "at least per worker process)")
-  if min(processes, len(subjects)) > 1:
-    return run_folds_in_processes(config, workdir, subjects,
-                                  min(processes, len(subjects)), cache)
-  if cache:
-    use_compilation_cache(cache)
   results = {}
   for number, subject in enumerate(subjects, start=1):
-    _announce(f"fold {number}/{len(subjects)}: held-out subject {subject}")
+    logging.info("LOSO fold %d/%d: held-out subject %s", number, len(subjects), subject)
+    print(f"[loso] fold {number}/{len(subjects)}: held-out subject {subject}", flush=True)
     results[subject] = run_fold(config, workdir, builder, subject)
   return results
-
-
-def run_folds_in_processes(config, workdir: epath.PathLike, subjects: Sequence[str],
-                           processes: int, cache: epath.Path | None) -> dict[str, dict]:
-  """Runs `subjects`' folds in `processes` spawned workers, one fold at a time each.
-
-  The CPU cores this process may use are split into `processes` disjoint groups and
-  every worker is pinned to one group (XLA sizes its thread pool from the cores it
-  may use): on a few cores, small models use intra-op threads poorly and XLA compiles
-  on one thread, so workers finish sooner than folds in turn (BENCHMARKS.md). Each
-  worker keeps its own compilation cache (`cache/worker<k>`).
-  """
-  cores = sorted(os.sched_getaffinity(0))
-  context = multiprocessing.get_context("spawn")
-  groups = context.Queue()
-  for k, group in enumerate(np.array_split(np.asarray(cores), processes)):
-    groups.put((k, [int(c) for c in group]))
-  _announce(f"{len(subjects)} folds in {processes} worker processes")
-  results = {}
-  with context.Pool(processes, initializer=_start_worker,
-                    initargs=(groups, None if cache is None else str(cache))) as pool:
-    tasks = [(config, str(workdir), subject) for subject in subjects]
-    for done, (subject, result) in enumerate(pool.imap_unordered(_worker_fold, tasks), 1):
-      results[subject] = result
-      _announce(f"{done}/{len(subjects)} folds done (held-out subject {subject})")
-  return {subject: results[subject] for subject in subjects}
-
-
-def _start_worker(groups, cache: str | None) -> None:
-  worker, cores = groups.get()
-  os.sched_setaffinity(0, cores)
-  if cache is not None:
-    use_compilation_cache(epath.Path(cache) / f"worker{worker}")
-  quiet_checkpoint_logs()
-
-
-def _worker_fold(task) -> tuple[str, dict]:
-  config, workdir, subject = task
-  _announce(f"worker {os.getpid()} (cores {sorted(os.sched_getaffinity(0))}): "
-            f"held-out subject {subject}")
-  return subject, run_fold(config, workdir, inputs.open_builder(config.data), subject)
-
-
-def _announce(message: str) -> None:
-  logging.info("LOSO %s", message)
-  print(f"[loso] {message}", flush=True)
