@@ -72,15 +72,19 @@ def test_finetune_balance(dataset):
     assert kinds <= set(pipeline.DEFAULT_NEGATIVE_KINDS)
 
 
+def _assert_top_negatives(index, pool, values, top_share):
+  """`pool` is the `top_share` of the default negatives with the highest `values`."""
+  negatives = index.negatives()
+  assert len(pool) == int(np.ceil(top_share * len(negatives)))
+  assert set(pool) <= set(negatives)
+  assert values[pool].min() >= values[np.setdiff1d(negatives, pool)].max()
+
+
 def test_moving_negatives_are_the_most_moving_negatives(dataset):
   builder, split = dataset
   index = pipeline.SplitIndex.load(builder, split)
-  negatives = index.negatives()
   moving = index.moving_negatives(pipeline.DEFAULT_NEGATIVE_KINDS, top_share=0.1)
-  assert len(moving) == int(np.ceil(0.1 * len(negatives)))
-  assert set(moving) <= set(negatives)
-  rest = np.setdiff1d(negatives, moving)
-  assert index.motion[moving].min() >= index.motion[rest].max()
+  _assert_top_negatives(index, moving, index.motion, 0.1)
   # Motion is what the windows' flow says: recomputed from a stored record.
   source, _ = pipeline.open_split(builder, split)
   record = source[int(moving[0])]
@@ -111,11 +115,8 @@ def test_negatives_split_between_moving_heart_and_uniform(dataset):
 def test_heart_negatives_have_the_steepest_heart_rate_rise(dataset):
   builder, split = dataset
   index = pipeline.SplitIndex.load(builder, split)
-  negatives = index.negatives()
   heart = index.heart_negatives(pipeline.DEFAULT_NEGATIVE_KINDS, top_share=0.2)
-  assert len(heart) == int(np.ceil(0.2 * len(negatives)))
-  assert set(heart) <= set(negatives)
-  assert index.heart[heart].min() >= index.heart[np.setdiff1d(negatives, heart)].max()
+  _assert_top_negatives(index, heart, index.heart, 0.2)
   # The peak HRS over the window's frames of the trial's stored HRS curve.
   window = int(heart[0])
   trial = index.trials[index.trial_index[window]]
