@@ -22,6 +22,8 @@ class Checkpointer:
     if keep < 1:
       raise ValueError(f"checkpoint.keep must be ≥ 1, got {keep}")
     self.directory = epath.Path(directory)
+    if not self.directory.is_absolute():  # orbax writes only to absolute paths
+      self.directory = self.directory.resolve()
     self._manager = ocp.CheckpointManager(
         self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
 
