@@ -48,6 +48,8 @@ def run(config, workdir: Path, preset: str, seed: int) -> dict:
 
   start = _stage(f"4/4 tables and figures → {workdir / 'results'}")
   summary = report.write_report(config, workdir / "loso", builder, folds, workdir / "results")
+  summary["planted"] = report.write_planted_report(config, workdir / "loso", builder, folds,
+                                                   raw, workdir / "results")
   visual_inspection.draw_trial(raw, None, workdir / "figures", faces=True)
   timings["report"] = time.perf_counter() - start
 

@@ -1,6 +1,7 @@
 """The LOSO experiment end to end on a tiny synthetic MECG: train, spot, filter, report."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,16 @@ def test_loso_runs_resumes_and_reports(tmp_path):
   before = result_file.stat().st_mtime_ns
   assert loso.run_loso(config, tmp_path / "loso") == folds
   assert result_file.stat().st_mtime_ns == before
+  # Another config over the same workdir stops instead of reusing stale folds.
+  changed = loso_synthetic.get_config("runlocal")
+  changed.data.data_dir, changed.data.feature_norm = config.data.data_dir, "dataset"
+  changed.data.positive_fraction = 0.5
+  with pytest.raises(ValueError, match=re.escape(
+      f"data.positive_fraction: {config.data.positive_fraction!r} → 0.5")):
+    loso.run_loso(changed, tmp_path / "loso")
+  changed.data.positive_fraction = config.data.positive_fraction
+  changed.loso.folds = subjects[0]  # which folds to run is not part of a fold's result
+  assert loso.run_loso(changed, tmp_path / "loso") == {subjects[0]: folds[subjects[0]]}
 
   summary = report.write_report(config, tmp_path / "loso", builder, folds, tmp_path / "out")
   assert [row["variant"] for row in summary["table3"]] == [
@@ -64,9 +75,30 @@ def test_loso_runs_resumes_and_reports(tmp_path):
   for name in ("table3.md", "table3.csv", "eta_sweep.md", "eta_sweep.png",
                "per_subject_precision.png", "ecg_statistics.md"):
     assert (tmp_path / "out" / name).stat().st_size > 0, name
+  _check_planted_report(config, tmp_path, builder, folds, raw)
   assert "HRS (bpm/s)" in (tmp_path / "out" / "ecg_statistics.md").read_text()
 
   _check_spot_trial(tmp_path, raw, planted)
+
+
+def _check_planted_report(config, tmp_path, builder, folds, raw):
+  """planted.md accounts for every candidate of every variant: its true positives and
+  false positives by source sum to the fold totals of table 3."""
+  planted_report = report.write_planted_report(config, tmp_path / "loso", builder, folds, raw,
+                                               tmp_path / "out")
+  keys = {row["variant"]: key for key, row in zip(
+      report.PER_SUBJECT_VARIANTS, planted_report["sources"])}
+  assert len(keys) == len(report.PER_SUBJECT_VARIANTS)
+  for row in planted_report["sources"]:
+    key = keys[row["variant"]]
+    total = {c: sum(f["variants"][key]["total"][c] for f in folds.values())
+             for c in ("tp", "fp")}
+    assert sum(v for k, v in row.items() if k.startswith("tp_")) == total["tp"], key
+    assert sum(v for k, v in row.items() if k.startswith("fp_")) == total["fp"], key
+  for mix in planted_report["batch_mix"]:
+    assert sum(v for k, v in mix.items() if k != "training split of fold") == (
+        pytest.approx(1.0))
+  assert "twitch" in (tmp_path / "out" / "planted.md").read_text()
 
 
 def _check_spot_trial(tmp_path, raw, planted):

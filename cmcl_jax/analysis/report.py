@@ -7,21 +7,27 @@ Writes under `<out>/`:
   per_subject_precision.png   precision per held-out subject, four variants
   spotting_<trial>.png        one held-out trial: scores, kept / rejected candidates
   ecg_statistics.md           HR and HRS at ME apexes vs matched non-ME moments
+  planted.{md,json}           synthetic layouts only (`write_planted_report`): what each
+                              variant fires on, what the fine-tuning batches hold
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 from etils import epath
 
 from cmcl_jax.analysis import ecg_statistics
 from cmcl_jax.analysis import figures
+from cmcl_jax.analysis import planted
 from cmcl_jax.analysis import tables
+from cmcl_jax.data import pipeline
 from cmcl_jax.data import trials as trials_lib
 from cmcl_jax.spotting import ccf as ccf_lib
 from cmcl_jax.spotting import loso
-from cmcl_jax.spotting import scoring
 from cmcl_jax.spotting.metrics import Counts
+from cmcl_jax.train import inputs
 
 VARIANT_NAMES = {
     "video": "video only",
@@ -83,21 +89,15 @@ def _spotting_figure(config, builder, folds, out: epath.Path, workdir: epath.Pat
   """Draws the held-out trial with the most MEs of the first fold that has one."""
   spotting = config.loso.spotting
   for subject in sorted(folds):
-    path = workdir / "folds" / subject / loso.SCORES_FILE.format(variant="both")
-    if not path.exists():
+    scored = [t for t in loso.stored_scores(workdir, builder, subject, "both") or ()
+              if any(e.kind == "micro" for e in t.info.expressions)]
+    if not scored:
       continue
-    with path.open("rb") as f:
-      stored = dict(np.load(f))
-    infos = [i for i in trials_lib.load_trials(builder, subject)
-             if any(e.kind == "micro" for e in i.expressions)]
-    if not infos:
-      continue
-    info = max(infos, key=lambda i: sum(e.kind == "micro" for e in i.expressions))
-    scored = scoring.TrialScores(info, stored[f"{info.trial}|starts"],
-                                 stored[f"{info.trial}|scores"])
+    trial_scores = max(scored, key=lambda t: sum(e.kind == "micro" for e in t.info.expressions))
+    info = trial_scores.info
     threshold = folds[subject].get("thresholds", {}).get("both", spotting.threshold)
-    (trial,) = loso.candidates_of([scored], spotting, threshold)
-    curve = loso.score_curve_of(scored, spotting)
+    (trial,) = loso.candidates_of([trial_scores], spotting, threshold)
+    curve = loso.score_curve_of(trial_scores, spotting)
     filtered = ccf_lib.ccf_filter(trial.candidates, trial.hrs, config.loso.ccf.eta,
                                   trial.mean_hrs)
     figure = figures.plot_spotting_trial(
@@ -108,6 +108,44 @@ def _spotting_figure(config, builder, folds, out: epath.Path, workdir: epath.Pat
     figures.plt.close(figure)
     return name
   return None
+
+
+def write_planted_report(config, workdir: epath.PathLike, builder, folds: dict[str, dict],
+                         raw_root, out: epath.PathLike) -> dict:
+  """`planted.{md,json}` of a run on a synthetic layout (`cmcl_jax.analysis.planted`):
+  what each variant's candidates lie on, summed over folds, and the expected mix of
+  the fine-tuning batches of each fold's training split."""
+  workdir, out = epath.Path(workdir), epath.Path(out)
+  events = planted.planted_events(raw_root)
+  spotting, eta = config.loso.spotting, config.loso.ccf.eta
+  sources = []
+  for key in PER_SUBJECT_VARIANTS:
+    variant = "both" if key.startswith("both") else key
+    trials = []
+    for subject, fold in sorted(folds.items()):
+      scored = loso.stored_scores(workdir, builder, subject, variant)
+      if scored is not None:
+        threshold = fold.get("thresholds", {}).get(variant, spotting.threshold)
+        trials += loso.candidates_of(scored, spotting, threshold)
+    if trials:
+      counts = planted.candidate_sources(trials, events, eta if key == "both+ccf" else None)
+      sources.append({"variant": VARIANT_NAMES[key].format(eta=eta), **counts.row()})
+  policy = inputs.negative_policy(config.data)
+  mix = [{"training split of fold": subject, **planted.batch_mix(
+      pipeline.SplitIndex.load(builder, fold["train_split"]), events, policy,
+      config.data.positive_fraction)} for subject, fold in sorted(folds.items())]
+  text = ["What each variant's candidates lie on (summed over folds): true positives "
+          "on MEs with / without a planted heart-rate response, false positives by the "
+          "planted event they overlap most; recall per ME kind.", "",
+          planted.markdown(sources, "variant") if sources else "(no stored scores)", "",
+          "Expected share of each planted kind in a fine-tuning batch (positives: ME "
+          "windows; negatives by the negative policy), per fold's training split.", "",
+          planted.markdown(mix, "training split of fold") if mix else "(no folds)"]
+  out.mkdir(parents=True, exist_ok=True)
+  (out / "planted.md").write_text("\n".join(text) + "\n")
+  result = {"sources": sources, "batch_mix": mix}
+  (out / "planted.json").write_text(json.dumps(result, indent=1))
+  return result
 
 
 def write_report(config, workdir: epath.PathLike, builder, folds: dict[str, dict],

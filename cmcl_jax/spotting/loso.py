@@ -27,6 +27,7 @@ import numpy as np
 from absl import logging
 from etils import epath
 
+from cmcl_jax.data import trials as trials_lib
 from cmcl_jax.spotting import proposals
 from cmcl_jax.spotting import scoring
 from cmcl_jax.spotting.sweep import TrialCandidates, choose_eta, evaluate_candidates, sweep_eta
@@ -114,18 +115,55 @@ def _counts(evaluation) -> dict:
                         for t, m in evaluation.per_trial.items()}}
 
 
+def _flat(tree, prefix: str = "") -> dict:
+  if not isinstance(tree, dict):
+    return {prefix: tree}
+  out = {}
+  for key, value in tree.items():
+    out.update(_flat(value, f"{prefix}.{key}" if prefix else key))
+  return out
+
+
+def result_config(config) -> dict:
+  """The config a fold's result depends on, as stored in its `result.json` (flat
+  "section.field" keys; `loso.folds`, which only picks folds to run, left out)."""
+  flat = _flat(json.loads(config.to_json_best_effort()))
+  flat.pop("loso.folds", None)
+  return flat
+
+
+def _read_finished(result_path: epath.Path, config) -> dict:
+  """A finished fold's result, if it was run with this config; else a clear error."""
+  result = json.loads(result_path.read_text())
+  stored, wanted = result.get("config"), result_config(config)
+  if stored == wanted:
+    return result
+  where = (f"{result_path.parent} holds a finished fold run with another config; use a "
+           f"new --workdir, or delete that folder to run it again")
+  if stored is None:
+    raise ValueError(f"{where} (its result.json, from an older cmcl_jax, has no config)")
+  differ = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+  shown = ", ".join(f"{k}: {stored.get(k)!r} → {wanted.get(k)!r}" for k in differ[:5])
+  raise ValueError(f"{where} ({len(differ)} fields differ: {shown})")
+
+
 def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
-  """Trains, spots and evaluates one fold (or reads its finished result)."""
+  """Trains, spots and evaluates one fold, or reads its finished result back.
+
+  Raises:
+    ValueError: the fold is finished under `workdir`, but with another config.
+  """
   fold_dir = epath.Path(workdir) / "folds" / held_out
   result_path = fold_dir / RESULT_FILE
   if result_path.exists():
-    return json.loads(result_path.read_text())
+    return _read_finished(result_path, config)
   subjects = dataset_subjects(builder)
   train_split = "+".join(s for s in subjects if s != held_out)
   features = inputs.input_features(builder, train_split,
                                    config.data.get("feature_norm", "dataset"))
   spotting, ccf = config.loso.spotting, config.loso.ccf
-  result = {"subject": held_out, "train_split": train_split, "variants": {}}
+  result = {"subject": held_out, "train_split": train_split, "variants": {},
+            "config": result_config(config)}
   for variant in config.loso.variants:
     started = time.perf_counter()
     variant_cfg = variant_config(config, variant, train_split, held_out)
@@ -169,8 +207,22 @@ def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
   return result
 
 
+def stored_scores(workdir: epath.PathLike, builder, subject: str,
+                  variant: str) -> list[scoring.TrialScores] | None:
+  """The held-out window scores a finished fold kept for `variant` (None: none kept)."""
+  path = epath.Path(workdir) / "folds" / subject / SCORES_FILE.format(variant=variant)
+  if not path.exists():
+    return None
+  with path.open("rb") as f:
+    stored = dict(np.load(f))
+  return [scoring.TrialScores(info, stored[f"{info.trial}|starts"],
+                              stored[f"{info.trial}|scores"])
+          for info in trials_lib.load_trials(builder, subject)]
+
+
 def finished_folds(workdir: epath.PathLike, subjects: Sequence[str]) -> dict[str, dict]:
-  """The results of the folds of `subjects` that are finished under `workdir`."""
+  """The results of the folds of `subjects` that are finished under `workdir`
+  (as stored, whatever config they were run with)."""
   paths = {s: epath.Path(workdir) / "folds" / s / RESULT_FILE for s in subjects}
   return {s: json.loads(p.read_text()) for s, p in paths.items() if p.exists()}
 

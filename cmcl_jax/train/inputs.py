@@ -133,6 +133,15 @@ def _iterator(loader_fn):
   return iter(loader_fn())
 
 
+def negative_policy(data) -> pipeline.NegativePolicy:
+  """The training loaders' `NegativePolicy` from the `data` config section."""
+  return pipeline.NegativePolicy(
+      moving_fraction=data.get("moving_negative_fraction", 0.0),
+      moving_top_share=data.get("moving_negative_top_share", 0.1),
+      heart_fraction=data.get("heart_negative_fraction", 0.0),
+      heart_top_share=data.get("heart_negative_top_share", 0.1))
+
+
 def mecg_data(config) -> dict[str, StageData]:
   """`StageData` for "pretrain" and "finetune" from the config's `data` section."""
   data = config.data
@@ -140,11 +149,7 @@ def mecg_data(config) -> dict[str, StageData]:
   check_model_inputs(builder, config.model)
   train_split, eval_split = fold_splits(builder, data)
   features = input_features(builder, train_split, data.get("feature_norm", "dataset"))
-  negatives = pipeline.NegativePolicy(
-      moving_fraction=data.get("moving_negative_fraction", 0.0),
-      moving_top_share=data.get("moving_negative_top_share", 0.1),
-      heart_fraction=data.get("heart_negative_fraction", 0.0),
-      heart_top_share=data.get("heart_negative_top_share", 0.1))
+  negatives = negative_policy(data)
   common = dict(seed=config.seed, features=features, worker_count=data.worker_count,
                 negatives=negatives)
   pretrain = functools.partial(pipeline.pretrain_loader, builder, train_split,

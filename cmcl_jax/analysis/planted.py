@@ -1,0 +1,198 @@
+"""What a LOSO run fires on, and what its fine-tuning batches hold, on a synthetic MECG.
+
+A synthetic raw layout lists everything it planted (`ground_truth.json`): MEs with and
+without a heart-rate response, twitches (ME-like movements that are not coded and never
+move the heart), blinks, head shifts, lighting flicker and macro-expressions. Matching
+every candidate clip of a variant against those events says *what* it fires on — true
+positives on responding or silent MEs, false positives on twitches, blinks, … or on
+nothing — and matching every window of a training split says what its fine-tuning
+batches are made of (`batch_mix`). Those are the two facts behind the ablation's
+numbers: a fused model can only learn to reject twitches if its batches show it more
+twitches than MEs without a heart response.
+
+Sources (`SOURCES`) of a frame interval: the planted event it overlaps most; facial
+events first, flicker only when no facial event overlaps, "nothing" when none does.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from cmcl_jax.analysis import tables
+from cmcl_jax.data import pipeline
+from cmcl_jax.data import pseudonyms
+from cmcl_jax.data import synthetic
+from cmcl_jax.spotting import metrics
+from cmcl_jax.spotting.ccf import ccf_filter
+from cmcl_jax.spotting.sweep import TrialCandidates
+
+FACIAL_SOURCES = ("me_responding", "me_silent", "macro", "twitch", "blink", "head_shift")
+SOURCES = (*FACIAL_SOURCES, "flicker", "nothing")
+"""me_responding / me_silent: an ME with / without a planted HR acceleration."""
+ME_SOURCES = ("me_responding", "me_silent")
+
+
+@dataclasses.dataclass(frozen=True)
+class PlantedEvent:
+  """One planted event of a trial: its `SOURCES` kind and inclusive frames."""
+
+  kind: str
+  start: int
+  end: int
+
+
+def _trial_events(trial: dict) -> tuple[PlantedEvent, ...]:
+  events = []
+  for e in trial["expressions"]:
+    kind = ("me_responding" if e["hr_response"] else "me_silent") if e["kind"] == "micro" \
+        else "macro"
+    events.append(PlantedEvent(kind, e["onset_frame"], e["offset_frame"]))
+  events += [PlantedEvent("twitch", e["onset_frame"], e["offset_frame"])
+             for e in trial["twitches"]]
+  events += [PlantedEvent(d["kind"], d["start_frame"], d["end_frame"])
+             for d in trial["distractors"]]
+  unknown = {e.kind for e in events} - set(SOURCES)
+  if unknown:
+    raise ValueError(f"{trial['video']}: planted kinds {sorted(unknown)} are not among "
+                     f"{SOURCES}")
+  return tuple(events)
+
+
+def planted_events(raw_root) -> dict[str, tuple[PlantedEvent, ...]]:
+  """Dataset trial id ("<subject id>/<marker>") → the events planted in that trial.
+
+  Args:
+    raw_root: a layout written by `cmcl_jax.data.synthetic.generate`; subject names are
+      mapped to the ids of a dataset built from it through its pseudonym file (names
+      are kept when there is none: a build with `pseudonymize=False`).
+
+  Raises:
+    FileNotFoundError: `raw_root` has no `ground_truth.json` (not a synthetic layout).
+  """
+  raw_root = Path(raw_root)
+  truth = synthetic.load_ground_truth(raw_root)
+  mapping_file = raw_root / pseudonyms.MAPPING_FILE
+  ids = json.loads(mapping_file.read_text())["subjects"] if mapping_file.exists() else {}
+  return {f"{ids.get(s['subject'], s['subject'])}/{t['marker']}": _trial_events(t)
+          for s in truth["subjects"] for t in s["trials"]}
+
+
+def interval_sources(intervals: np.ndarray, events: Sequence[PlantedEvent]) -> list[str]:
+  """The `SOURCES` kind of each inclusive (start, end) frame interval, (N, 2)."""
+  intervals = np.asarray(intervals, np.int64).reshape(-1, 2)
+  if not events:
+    return ["nothing"] * len(intervals)
+  spans = np.array([(e.start, e.end) for e in events], np.int64)
+  overlap = (np.minimum(intervals[:, None, 1], spans[None, :, 1])
+             - np.maximum(intervals[:, None, 0], spans[None, :, 0]) + 1).clip(min=0)
+  facial = np.array([e.kind in FACIAL_SOURCES for e in events])
+  sources = []
+  for row in overlap:
+    ranked = np.where(facial, row, 0) if (row * facial).any() else row
+    sources.append(events[int(np.argmax(ranked))].kind if ranked.any() else "nothing")
+  return sources
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceCounts:
+  """Candidates of one variant by outcome and source, and the MEs it found.
+
+  Attributes:
+    tp, fp: `SOURCES` kind → true / false positives on it.
+    found, planted: ME source → MEs detected (a true positive matched them) / coded.
+  """
+
+  tp: Mapping[str, int]
+  fp: Mapping[str, int]
+  found: Mapping[str, int]
+  planted: Mapping[str, int]
+
+  def row(self) -> dict:
+    """Flat {tp_<source>, fp_<source>, recall_<ME source>} for a table."""
+    out = {f"tp_{s}": self.tp.get(s, 0) for s in ME_SOURCES}
+    out.update({f"fp_{s}": self.fp.get(s, 0) for s in SOURCES})
+    out.update({f"recall_{s}": (self.found.get(s, 0) / self.planted[s]
+                                if self.planted.get(s) else 0.0) for s in ME_SOURCES})
+    return out
+
+
+def candidate_sources(trials: Sequence[TrialCandidates],
+                      events: Mapping[str, Sequence[PlantedEvent]],
+                      eta: float | None = None, iou: float = 0.5) -> SourceCounts:
+  """Where the candidates of `trials` lie, matched with the MEGC protocol.
+
+  Args:
+    trials: unfiltered candidates with ground truth (`loso.candidates_of`).
+    events: `planted_events` of the layout the dataset was built from.
+    eta: count only the candidates the CCF keeps at this η (None: all).
+    iou: least IoU of a true positive.
+
+  Raises:
+    KeyError: a trial with no planted events (a dataset built from another layout).
+  """
+  tp, fp = collections.Counter(), collections.Counter()
+  found, planted = collections.Counter(), collections.Counter()
+  for trial in trials:
+    if trial.trial_id not in events:
+      raise KeyError(f"trial {trial.trial_id!r} has no planted events: was the dataset "
+                     "built from this synthetic layout?")
+    trial_events = events[trial.trial_id]
+    candidates = trial.candidates if eta is None else ccf_filter(
+        trial.candidates, trial.hrs, eta, trial.mean_hrs).kept
+    clips = candidates[:, [0, 2]] if len(candidates) else np.zeros((0, 2), np.int64)
+    truth_sources = interval_sources(trial.ground_truth, trial_events)
+    planted.update(truth_sources)
+    match = metrics.match_intervals([tuple(c) for c in clips],
+                                    [tuple(g) for g in trial.ground_truth], iou)
+    matched = {p: g for p, g, _ in match.pairs}
+    for index, source in enumerate(interval_sources(clips, trial_events)):
+      if index in matched:
+        tp[truth_sources[matched[index]]] += 1
+        found[truth_sources[matched[index]]] += 1
+      else:
+        fp[source] += 1
+  return SourceCounts(dict(tp), dict(fp), dict(found), dict(planted))
+
+
+def window_sources(index: pipeline.SplitIndex,
+                   events: Mapping[str, Sequence[PlantedEvent]]) -> np.ndarray:
+  """(N,) `SOURCES` kind of every window of a split (ME windows by their ME)."""
+  out = []
+  for info in index.trials:
+    starts = info.window_starts
+    spans = np.stack([starts, starts + info.record["spec"]["window_frames"] - 1], axis=1)
+    out += interval_sources(spans, events[info.trial])
+  return np.array(out)
+
+
+def batch_mix(index: pipeline.SplitIndex, events: Mapping[str, Sequence[PlantedEvent]],
+              policy: pipeline.NegativePolicy, positive_fraction: float) -> dict[str, float]:
+  """`SOURCES` kind → expected share of a fine-tuning batch's windows
+  (`pipeline.finetune_loader`: ME windows uniformly, negatives by `policy`)."""
+  sources = window_sources(index, events)
+  positives = index.positives()
+  pools = [(1.0 - policy.moving_fraction - policy.heart_fraction,
+            index.negatives(policy.kinds)),
+           (policy.moving_fraction, index.moving_negatives(policy.kinds,
+                                                           policy.moving_top_share)),
+           (policy.heart_fraction, index.heart_negatives(policy.kinds,
+                                                         policy.heart_top_share))]
+  mix = collections.Counter()
+  for weight, pool in [(positive_fraction, positives)] + [
+      ((1.0 - positive_fraction) * w, p) for w, p in pools]:
+    if weight and len(pool):
+      for source, count in collections.Counter(sources[pool]).items():
+        mix[source] += weight * count / len(pool)
+  return {s: float(mix.get(s, 0.0)) for s in SOURCES}
+
+
+def markdown(rows: Sequence[Mapping], key: str) -> str:
+  """A table of `SourceCounts.row()` or `batch_mix` rows, first column `key`."""
+  columns = [key, *[c for c in rows[0] if c != key]]
+  return tables.markdown(rows, columns)
