@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from cmcl_jax.models.encoder import CrossModalEncoder
-from cmcl_jax.models.heads import Classifier, ProjectionHead, StreamClassifiers
+from cmcl_jax.models.heads import Classifier, ProjectionHead
 
 BATCH_KEYS = {"video": ("flow",), "ecg": ("ecg", "ecg_features")}
 
@@ -32,11 +32,6 @@ class CMCLNet(nnx.Module):
     encoder: the `CrossModalEncoder` (built by the caller, so any encoder works).
     projection_dim, projection_hidden_dim: the `ProjectionHead`.
     classifier_hidden_dim, num_classes, classifier_dropout: the `Classifier`.
-    stream_classifiers: also build `StreamClassifiers` (same sizes as the
-      classifier; attribute `stream_classifier`, parameter group
-      "stream_classifier") for `classify_streams`. Only a two-stream encoder has
-      them; for a single stream the flag is ignored (its classifier already sees
-      one stream alone).
 
   Heads compute in the encoder's dtype. Starts in eval mode; `model.train()` turns
   all dropout on, `model.eval()` off.
@@ -51,7 +46,6 @@ class CMCLNet(nnx.Module):
       classifier_hidden_dim: int = 64,
       num_classes: int = 2,
       classifier_dropout: float = 0.0,
-      stream_classifiers: bool = False,
       rngs: nnx.Rngs,
   ):
     dtypes = dict(dtype=encoder.dtype, param_dtype=encoder.param_dtype)
@@ -64,12 +58,6 @@ class CMCLNet(nnx.Module):
         encoder.embedding_dim, classifier_hidden_dim, num_classes,
         dropout=classifier_dropout, rngs=rngs, **dtypes,
     )
-    self.has_stream_classifiers = stream_classifiers and encoder.modality == "both"
-    if self.has_stream_classifiers:
-      self.stream_classifier = StreamClassifiers(
-          ("video", "ecg"), encoder.stream_dim, classifier_hidden_dim, num_classes,
-          dropout=classifier_dropout, rngs=rngs, **dtypes,
-      )
 
   @classmethod
   def from_config(cls, config: Mapping, *, rngs: nnx.Rngs) -> "CMCLNet":
@@ -88,9 +76,8 @@ class CMCLNet(nnx.Module):
     return cls(encoder, **dict(config["heads"]), rngs=rngs)
 
   def encode(self, batch: Mapping[str, jax.Array], *,
-             deterministic: bool | None = None, return_streams: bool = False):
-    """Fused window embedding (B, encoder.embedding_dim) float32 (and, with
-    `return_streams`, the pooled streams: see `CrossModalEncoder`)."""
+             deterministic: bool | None = None) -> jax.Array:
+    """Fused window embedding (B, encoder.embedding_dim) float32."""
     modalities = {"both": ("video", "ecg"), "video": ("video",), "ecg": ("ecg",)}
     needed = [k for m in modalities[self.encoder.modality] for k in BATCH_KEYS[m]]
     missing = [k for k in needed if k not in batch]
@@ -100,8 +87,7 @@ class CMCLNet(nnx.Module):
           f"has {sorted(batch)}"
       )
     return self.encoder(
-        **{k: jnp.asarray(batch[k]) for k in needed}, deterministic=deterministic,
-        return_streams=return_streams,
+        **{k: jnp.asarray(batch[k]) for k in needed}, deterministic=deterministic
     )
 
   def embed(self, batch: Mapping[str, jax.Array], *,
@@ -115,14 +101,3 @@ class CMCLNet(nnx.Module):
     return self.classifier(
         self.encode(batch, deterministic=deterministic), deterministic=deterministic
     )
-
-  def classify_streams(self, batch: Mapping[str, jax.Array], *,
-                       deterministic: bool | None = None):
-    """(fused logits (B, num_classes), {"video": …, "ecg": …} logits of each stream
-    alone), all float32; needs `stream_classifiers=True` and two streams."""
-    if not self.has_stream_classifiers:
-      raise ValueError("classify_streams needs a two-stream model built with "
-                       f"stream_classifiers=True (modality={self.encoder.modality!r})")
-    embedding, pooled = self.encode(batch, deterministic=deterministic, return_streams=True)
-    return (self.classifier(embedding, deterministic=deterministic),
-            self.stream_classifier(pooled, deterministic=deterministic))

@@ -137,7 +137,6 @@ class CrossModalEncoder(nnx.Module):
             f"patch {ecg_patch}); change video_tubelet or ecg_patch, or use "
             "query_from='own'"
         )
-    self.stream_dim = dim
     self.embedding_dim = 2 * dim if modality == "both" and fusion == "concat" else dim
 
   def __call__(
@@ -148,7 +147,6 @@ class CrossModalEncoder(nnx.Module):
       *,
       deterministic: bool | None = None,
       return_intermediates: bool = False,
-      return_streams: bool = False,
   ):
     """Encodes one batch of windows.
 
@@ -161,12 +159,9 @@ class CrossModalEncoder(nnx.Module):
         "video_tokens" (B, Nv, dim) / "ecg_tokens" (B, Ne, dim) (final LayerNorm
         applied) and "attention_weights": {"video": [...], "ecg": [...]}, one
         (B, heads, Nq, Nk) float32 array per layer (computed by the reference path).
-      return_streams: also return {"video": (B, dim), "ecg": (B, dim)} float32, each
-        stream's pooled tokens before fusion (the streams the model has).
 
     Returns:
-      embedding (B, embedding_dim) float32, then the pooled streams and the
-      intermediates dict, each when requested (in that order).
+      embedding (B, embedding_dim) float32, and the dict when requested.
     """
     video_tokens = ecg_tokens = None
     if self.uses_video:
@@ -214,11 +209,9 @@ class CrossModalEncoder(nnx.Module):
       embedding = jnp.concatenate(pooled, axis=-1)
     else:
       embedding = sum(pooled[1:], pooled[0])
-    outputs = [embedding.astype(jnp.float32)]
-    if return_streams:
-      outputs.append({name: p.astype(jnp.float32) for name, p in zip(streams, pooled)})
-    if return_intermediates:
-      intermediates = {f"{name}_tokens": t for name, t in streams.items()}
-      intermediates["attention_weights"] = {name: weights[name] for name in streams}
-      outputs.append(intermediates)
-    return outputs[0] if len(outputs) == 1 else tuple(outputs)
+    embedding = embedding.astype(jnp.float32)
+    if not return_intermediates:
+      return embedding
+    intermediates = {f"{name}_tokens": t for name, t in streams.items()}
+    intermediates["attention_weights"] = {name: weights[name] for name in streams}
+    return embedding, intermediates

@@ -1,4 +1,4 @@
-"""Heads: triplet-loss projection and ME / non-ME classifiers (fused and per stream)."""
+"""Heads on the fused embedding: triplet-loss projection and ME / non-ME classifier."""
 
 import jax
 import jax.numpy as jnp
@@ -50,26 +50,3 @@ class Classifier(nnx.Module):
     h = jax.nn.gelu(self.hidden(x), approximate=False)
     h = self.dropout(h, deterministic=deterministic)
     return self.output(h).astype(jnp.float32)
-
-
-class StreamClassifiers(nnx.Module):
-  """One `Classifier` per stream of a two-stream encoder, on its pooled tokens.
-
-  Auxiliary heads for fine-tuning (`finetune.stream_loss_weight`): each stream must
-  tell MEs apart on its own, so that joint training cannot leave one stream
-  under-trained while the other carries the loss (gradient blending, Wang et al.,
-  CVPR 2020). Spotting uses the fused classifier only.
-
-  Call: {"video": (B, dim), "ecg": (B, dim)} → the same keys, (B, num_classes) float32.
-  """
-
-  def __init__(self, streams, in_dim: int, hidden_dim: int, num_classes: int = 2, *,
-               rngs: nnx.Rngs, dropout: float = 0.0, dtype=None,
-               param_dtype=jnp.float32):
-    self.heads = nnx.Dict({name: Classifier(
-        in_dim, hidden_dim, num_classes, dropout=dropout, dtype=dtype,
-        param_dtype=param_dtype, rngs=rngs) for name in streams})
-
-  def __call__(self, pooled, deterministic: bool | None = None) -> dict:
-    return {name: self.heads[name](x, deterministic=deterministic)
-            for name, x in pooled.items()}

@@ -51,8 +51,7 @@ def model_config(name: str = "default") -> ml_collections.ConfigDict:
         dim=16, depth=1, num_heads=2, mlp_ratio=2.0,
     )
     heads = dict(projection_dim=8, projection_hidden_dim=16,
-                 classifier_hidden_dim=8, classifier_dropout=0.1,
-                 stream_classifiers=False)
+                 classifier_hidden_dim=8, classifier_dropout=0.1)
     dtype = "float32"
   elif name == "default":
     encoder = dict(
@@ -67,8 +66,7 @@ def model_config(name: str = "default") -> ml_collections.ConfigDict:
         dim=64, depth=2, num_heads=4, mlp_ratio=2.0,
     )
     heads = dict(projection_dim=64, projection_hidden_dim=128,
-                 classifier_hidden_dim=64, classifier_dropout=0.1,
-                 stream_classifiers=False)
+                 classifier_hidden_dim=64, classifier_dropout=0.1)
     dtype = "float32"
   else:
     encoder = dict(
@@ -83,8 +81,7 @@ def model_config(name: str = "default") -> ml_collections.ConfigDict:
         dim=256, depth=4, num_heads=8, mlp_ratio=4.0,
     )
     heads = dict(projection_dim=128, projection_hidden_dim=512,
-                 classifier_hidden_dim=256, classifier_dropout=0.1,
-                 stream_classifiers=False)
+                 classifier_hidden_dim=256, classifier_dropout=0.1)
     dtype = "bfloat16"
   return ml_collections.ConfigDict(dict(
       encoder={**shared, **encoder},

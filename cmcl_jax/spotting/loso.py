@@ -64,19 +64,11 @@ def fold_subjects(subjects: Sequence[str], wanted: str = "") -> list[str]:
 
 
 def variant_config(config, variant: str, train_split: str, held_out: str):
-  """The training config of one variant of one fold.
-
-  A single-stream variant has no stream classifiers (its classifier already sees
-  its stream alone), so their loss and parameter group are dropped for it.
-  """
+  """The training config of one variant of one fold."""
   if variant not in VARIANTS:
     raise ValueError(f"loso.variants: {variant!r} is not one of {VARIANTS}")
   result = copy.deepcopy(config)
   result.model.encoder.modality = variant
-  if variant != "both" and result.finetune.get("stream_loss_weight", 0.0):
-    result.finetune.stream_loss_weight = 0.0
-    result.finetune.trainable = tuple(g for g in result.finetune.trainable
-                                      if g != "stream_classifier")
   result.data.train_split = train_split
   result.data.eval_split = held_out
   return result

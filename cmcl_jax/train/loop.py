@@ -257,24 +257,6 @@ def check_config(config, stages: Iterable[str] = STAGES) -> None:
       raise ValueError(f"{field}={value}: must be ≥ 1")
   for field in ("pretrain_batch_size", "finetune_batch_size", "eval_batch_size"):
     sharding.process_batch_size(config.data[field], f"data.{field}")
-  _check_stream_loss(config)
-
-
-def _check_stream_loss(config) -> None:
-  weight = config.finetune.get("stream_loss_weight", 0.0)
-  if weight < 0:
-    raise ValueError(f"finetune.stream_loss_weight={weight}: must be ≥ 0")
-  if not weight:
-    return
-  if config.model.encoder.modality != "both" or not config.model.heads.get(
-      "stream_classifiers", False):
-    raise ValueError(
-        f"finetune.stream_loss_weight={weight} needs a two-stream model with stream "
-        f"classifiers: model.encoder.modality='both' (got "
-        f"{config.model.encoder.modality!r}) and model.heads.stream_classifiers=True")
-  if "stream_classifier" not in config.finetune.trainable:
-    raise ValueError(f"finetune.stream_loss_weight={weight}: add 'stream_classifier' to "
-                     f"finetune.trainable (got {tuple(config.finetune.trainable)})")
 
 
 def train_and_evaluate(config, workdir: epath.PathLike,

@@ -80,35 +80,24 @@ def pretrain_step(state: TrainState, batch, rng: jax.Array, *, parts: ModelParts
 
 def finetune_step(state: TrainState, batch, rng: jax.Array, *, parts: ModelParts,
                   tx: optax.GradientTransformation, schedule: Callable,
-                  loss_name: str, class_weights, focal_gamma: float,
-                  stream_loss_weight: float = 0.0) -> tuple[TrainState, dict]:
-  """One classification update. Metrics: loss, accuracy, grad_norm, lr.
-
-  With `stream_loss_weight` w > 0 (a model with stream classifiers) the loss is
-  fused loss + w × the mean of the per-stream classifiers' losses; metrics then add
-  stream_loss (that mean) and loss is the total.
-  """
+                  loss_name: str, class_weights, focal_gamma: float
+                  ) -> tuple[TrainState, dict]:
+  """One classification update. Metrics: loss, accuracy, grad_norm, lr."""
   labels = batch["label"]
-  classification = functools.partial(losses.classification_loss, loss_name,
-                                     class_weights=class_weights, focal_gamma=focal_gamma)
 
   def loss_fn(params):
-    model = merge_model(parts, params, rng)
-    if not stream_loss_weight:
-      logits = model.classify(batch)
-      return classification(logits, labels), (logits, {})
-    logits, stream_logits = model.classify_streams(batch)
-    stream_loss = jnp.mean(jnp.stack([classification(s, labels)
-                                      for s in stream_logits.values()]))
-    total = classification(logits, labels) + stream_loss_weight * stream_loss
-    return total, (logits, {"stream_loss": stream_loss})
+    logits = merge_model(parts, params, rng).classify(batch)
+    loss = losses.classification_loss(loss_name, logits, labels,
+                                      class_weights=class_weights,
+                                      focal_gamma=focal_gamma)
+    return loss, logits
 
-  (loss, (logits, extra)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   new_state, grad_norm = _apply_gradients(state, grads, tx)
   accuracy = jnp.mean(jnp.argmax(logits, -1) == labels)
   return new_state, {"loss": loss, "accuracy": accuracy.astype(jnp.float32),
                      "grad_norm": grad_norm,
-                     "lr": jnp.asarray(schedule(state.step), jnp.float32), **extra}
+                     "lr": jnp.asarray(schedule(state.step), jnp.float32)}
 
 
 def eval_step(state: TrainState, batch, *, parts: ModelParts, loss_name: str,
@@ -163,7 +152,6 @@ def make_steps(stage_name: str, stage: Mapping, parts: ModelParts,
       raise ValueError(f"finetune.loss must be one of {losses.CLASSIFICATION_LOSSES}, "
                        f"got {classification['loss_name']!r}")
     train = functools.partial(finetune_step, parts=parts, tx=tx, schedule=schedule,
-                              stream_loss_weight=float(stage.get("stream_loss_weight", 0.0)),
                               **classification)
   else:
     raise ValueError(f"unknown stage {stage_name!r}; expected 'pretrain' or 'finetune'")

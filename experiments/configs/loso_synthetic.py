@@ -33,8 +33,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     encoder.depth = 1
     encoder.num_heads = 2
     config.model.heads = dict(projection_dim=32, projection_hidden_dim=64,
-                              classifier_hidden_dim=32, classifier_dropout=0.1,
-                              stream_classifiers=False)
+                              classifier_hidden_dim=32, classifier_dropout=0.1)
 
   config.data.pretrain_batch_size = 8 if runlocal else 16
   config.data.finetune_batch_size = 8 if runlocal else 32

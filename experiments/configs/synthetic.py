@@ -82,9 +82,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       # Batches are class-balanced (positive_fraction), so equal weights.
       class_weights=(1.0, 1.0),
       focal_gamma=2.0,
-      # > 0: add this × the per-stream classifiers' mean loss (two-stream models
-      # with model.heads.stream_classifiers=True and "stream_classifier" trainable).
-      stream_loss_weight=0.0,
       eval_every_steps=25 if runlocal else 200,
   )
 
