@@ -49,16 +49,19 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # 93 %); at the full rate both reach 98 % (seed-0 data, one fold).
   config.finetune.lr_multipliers = {"encoder": 1.0}
   config.finetune.steps = 4 if runlocal else 150
-  # A quarter of each fine-tuning batch is MEs; of the negatives, 40 % come from the
-  # most moving tenth (blinks, twitches, macros: ME-like motion without a heart
-  # response) and 30 % from the tenth with the steepest heart-rate rise (a rise without
-  # an ME): each stream's look-alikes weigh against an ME, so the fused model learns
-  # to want both. Development seed 1 (seen, not a test seed), video + ECG: F1 0.367 →
-  # 0.569, false positives over no planted movement 23 → 7 (moving share 0.5, no heart
-  # share before).
-  config.data.positive_fraction = 0.25
-  config.data.moving_negative_fraction = 0.4
-  config.data.heart_negative_fraction = 0.3
+  # 15 % of each fine-tuning batch is MEs; of the negatives, 50 % come from the most
+  # moving fifth (blinks, twitches, macros: ME-like motion without a heart response)
+  # and 25 % from the tenth with the steepest heart-rate rise (a rise without an ME):
+  # each stream's look-alikes weigh against an ME, so the fused model learns to want
+  # both. What a batch holds is measured by `analysis.planted.batch_mix` (planted.md):
+  # with a quarter MEs and the most moving tenth (62 % blinks, 11 % twitches) batches
+  # held 0.6 twitches per ME without a heart response, against 4.9 in the data, so
+  # "ME-like motion" meant ME whatever the heart did; now ~2.2. Development seed 3
+  # (seen, not a test seed), F1 video 0.507 → 0.605, video + ECG 0.459 → 0.539.
+  config.data.positive_fraction = 0.15
+  config.data.moving_negative_fraction = 0.5
+  config.data.moving_negative_top_share = 0.2
+  config.data.heart_negative_fraction = 0.25
   # ECG features standardised within each trial (relative to the subject's own
   # baseline, as the CCF's HRS is): with dataset-wide statistics the fused model fired
   # all over one held-out subject of seed 4 (video + ECG 2 TP / 41 FP, 27 of them on no
