@@ -20,18 +20,29 @@ def _stage(name: str):
   return time.perf_counter()
 
 
-def run(config, workdir: Path, preset: str, seed: int) -> dict:
+def run(config, workdir: Path, preset: str | synthetic.SyntheticConfig, seed: int) -> dict:
   """Synthesizes, builds, runs LOSO and reports under `workdir`; resumes.
 
+  Writes `mecg_raw/`, `tfds/`, `loso/`, `results/` (`report.write_report` and
+  `report.write_planted_report`) and `figures/` under `workdir`.
+
+  Args:
+    config: a LOSO config; its `data.data_dir` is set to `workdir/tfds`.
+    workdir: output folder.
+    preset: a synthetic preset name, or a `SyntheticConfig`.
+    seed: seed of the synthetic data.
+
   Returns:
-    {"summary": `report.write_report`'s summary, "timings": stage → seconds}.
+    {"summary": `report.write_report`'s summary plus "planted", "timings": stage →
+    seconds}.
   """
   raw, data_dir = workdir / "mecg_raw", workdir / "tfds"
   config.data.data_dir = str(data_dir)
   timings = {}
+  synthetic_config = synthetic.preset(preset) if isinstance(preset, str) else preset
+  name = preset if isinstance(preset, str) else "custom"
 
-  start = _stage(f"1/4 synthesize ({preset}, seed {seed}) → {raw}")
-  synthetic_config = synthetic.preset(preset)
+  start = _stage(f"1/4 synthesize ({name}, seed {seed}) → {raw}")
   if not synthetic.is_generated(raw, synthetic_config, seed):
     synthetic.generate(raw, synthetic_config, seed=seed)
   timings["synthesize"] = time.perf_counter() - start

@@ -37,6 +37,9 @@ def test_candidate_sources_count_matches_and_misses():
   assert counts.planted == {"me_responding": 1, "me_silent": 1}
   row = counts.row()
   assert row["recall_me_responding"] == 1.0 and row["recall_me_silent"] == 0.0
+  twice = planted.summed_rows([{"seed": "all", **row}, {"seed": "all", **row}], "seed")
+  assert twice == [{"seed": "all", **{k: v if k.startswith("recall_") else 2 * v
+                                     for k, v in row.items()}}]
   filtered = planted.candidate_sources([trial], {"s1/101": EVENTS}, eta=2.0)
   assert filtered.tp == {"me_responding": 1} and filtered.fp == {}
   with pytest.raises(KeyError, match="s1/101"):

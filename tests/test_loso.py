@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import tensorflow_datasets as tfds
 
 from cmcl_jax.analysis import report
 from cmcl_jax.data import ecg_io
@@ -17,24 +16,23 @@ from cmcl_jax.data import synthetic
 from cmcl_jax.spotting import loso
 from cmcl_jax.spotting import single_trial
 from data_builders.mecg import mecg_dataset_builder
+from experiments import end_to_end
 from experiments.configs import loso_synthetic
 
 
 @pytest.mark.slow
 def test_loso_runs_resumes_and_reports(tmp_path):
-  raw = tmp_path / "raw"
-  synthetic.generate(raw, synthetic.preset("tiny", num_subjects=2, trials_per_subject=2,
-                                           trial_seconds=8.0), seed=3, progress=False)
+  """The demo's own path (`experiments.end_to_end.run`) on a tiny synthetic MECG."""
   config = loso_synthetic.get_config("runlocal")
-  config.data.data_dir = str(tmp_path / "tfds")
   # Dataset-wide feature statistics: spot_trial below must reproduce the fold's scores
   # from a trial whose ECG starts at frame 0. Per-trial statistics would include the
   # first and last windows, whose ECG context the cut recording lacks (here 6 of 8 s).
   config.data.feature_norm = "dataset"
+  outcome = end_to_end.run(config, tmp_path, synthetic.preset(
+      "tiny", num_subjects=2, trials_per_subject=2, trial_seconds=8.0), seed=3)
+  raw = tmp_path / "mecg_raw"
   builder = mecg_dataset_builder.Builder(config="tiny", data_dir=config.data.data_dir)
-  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(raw)))
-
-  folds = loso.run_loso(config, tmp_path / "loso")
+  folds = loso.finished_folds(tmp_path / "loso", loso.dataset_subjects(builder))
   subjects = sorted(builder.info.splits.keys())
   assert sorted(folds) == subjects
   planted = synthetic.load_ground_truth(raw)
@@ -66,26 +64,25 @@ def test_loso_runs_resumes_and_reports(tmp_path):
   changed.loso.folds = subjects[0]  # which folds to run is not part of a fold's result
   assert loso.run_loso(changed, tmp_path / "loso") == {subjects[0]: folds[subjects[0]]}
 
-  summary = report.write_report(config, tmp_path / "loso", builder, folds, tmp_path / "out")
+  summary = outcome["summary"]
   assert [row["variant"] for row in summary["table3"]] == [
       "video only", "ECG only", "video + ECG", "video + ECG + CCF (η = 2.0)",
       "video + ECG + CCF (η chosen in fold)"]
-  table = json.loads((tmp_path / "out" / "table3.json").read_text())
-  assert table == summary["table3"]
+  out = tmp_path / "results"
+  assert json.loads((out / "table3.json").read_text()) == summary["table3"]
   for name in ("table3.md", "table3.csv", "eta_sweep.md", "eta_sweep.png",
-               "per_subject_precision.png", "ecg_statistics.md"):
-    assert (tmp_path / "out" / name).stat().st_size > 0, name
-  _check_planted_report(config, tmp_path, builder, folds, raw)
-  assert "HRS (bpm/s)" in (tmp_path / "out" / "ecg_statistics.md").read_text()
+               "per_subject_precision.png", "ecg_statistics.md", "planted.md"):
+    assert (out / name).stat().st_size > 0, name
+  assert "HRS (bpm/s)" in (out / "ecg_statistics.md").read_text()
+  assert list((tmp_path / "figures").glob("*.png"))
+  _check_planted_report(summary["planted"], folds)
 
   _check_spot_trial(tmp_path, raw, planted)
 
 
-def _check_planted_report(config, tmp_path, builder, folds, raw):
+def _check_planted_report(planted_report, folds):
   """planted.md accounts for every candidate of every variant: its true positives and
   false positives by source sum to the fold totals of table 3."""
-  planted_report = report.write_planted_report(config, tmp_path / "loso", builder, folds, raw,
-                                               tmp_path / "out")
   keys = {row["variant"]: key for key, row in zip(
       report.PER_SUBJECT_VARIANTS, planted_report["sources"])}
   assert len(keys) == len(report.PER_SUBJECT_VARIANTS)
@@ -94,11 +91,13 @@ def _check_planted_report(config, tmp_path, builder, folds, raw):
     total = {c: sum(f["variants"][key]["total"][c] for f in folds.values())
              for c in ("tp", "fp")}
     assert sum(v for k, v in row.items() if k.startswith("tp_")) == total["tp"], key
+    assert row["n_me_responding"] + row["n_me_silent"] == sum(
+        f["variants"][key]["total"]["tp"] + f["variants"][key]["total"]["fn"]
+        for f in folds.values()), key
     assert sum(v for k, v in row.items() if k.startswith("fp_")) == total["fp"], key
   for mix in planted_report["batch_mix"]:
     assert sum(v for k, v in mix.items() if k != "training split of fold") == (
         pytest.approx(1.0))
-  assert "twitch" in (tmp_path / "out" / "planted.md").read_text()
 
 
 def _check_spot_trial(tmp_path, raw, planted):

@@ -101,25 +101,43 @@ def interval_sources(intervals: np.ndarray, events: Sequence[PlantedEvent]) -> l
 
 @dataclasses.dataclass(frozen=True)
 class SourceCounts:
-  """Candidates of one variant by outcome and source, and the MEs it found.
+  """Candidates of one variant by outcome and source, and the MEs there were.
 
   Attributes:
-    tp, fp: `SOURCES` kind → true / false positives on it.
-    found, planted: ME source → MEs detected (a true positive matched them) / coded.
+    tp: ME source → true positives on MEs of that kind (each ME found once at most).
+    fp: `SOURCES` kind → false positives on it.
+    planted: ME source → coded MEs of that kind.
   """
 
   tp: Mapping[str, int]
   fp: Mapping[str, int]
-  found: Mapping[str, int]
   planted: Mapping[str, int]
 
   def row(self) -> dict:
-    """Flat {tp_<source>, fp_<source>, recall_<ME source>} for a table."""
-    out = {f"tp_{s}": self.tp.get(s, 0) for s in ME_SOURCES}
+    """Flat {tp_<ME source>, n_<ME source>, recall_<ME source>, fp_<source>}."""
+    out = {}
+    for source in ME_SOURCES:
+      found, there = self.tp.get(source, 0), self.planted.get(source, 0)
+      out.update({f"tp_{source}": found, f"n_{source}": there,
+                  f"recall_{source}": found / there if there else 0.0})
     out.update({f"fp_{s}": self.fp.get(s, 0) for s in SOURCES})
-    out.update({f"recall_{s}": (self.found.get(s, 0) / self.planted[s]
-                                if self.planted.get(s) else 0.0) for s in ME_SOURCES})
     return out
+
+
+def summed_rows(rows: Sequence[Mapping], key: str) -> list[dict]:
+  """`SourceCounts.row()` rows with the same `key` (e.g. one per seed) summed, and
+  recall recomputed from the sums; first-seen order of keys."""
+  totals: dict[str, collections.Counter] = {}
+  for row in rows:
+    totals.setdefault(row[key], collections.Counter()).update(
+        {c: v for c, v in row.items() if c != key and not c.startswith("recall_")})
+  out = []
+  for name, total in totals.items():
+    counts = SourceCounts({s: total[f"tp_{s}"] for s in ME_SOURCES},
+                          {s: total[f"fp_{s}"] for s in SOURCES},
+                          {s: total[f"n_{s}"] for s in ME_SOURCES})
+    out.append({key: name, **counts.row()})
+  return out
 
 
 def candidate_sources(trials: Sequence[TrialCandidates],
@@ -136,8 +154,7 @@ def candidate_sources(trials: Sequence[TrialCandidates],
   Raises:
     KeyError: a trial with no planted events (a dataset built from another layout).
   """
-  tp, fp = collections.Counter(), collections.Counter()
-  found, planted = collections.Counter(), collections.Counter()
+  tp, fp, planted = collections.Counter(), collections.Counter(), collections.Counter()
   for trial in trials:
     if trial.trial_id not in events:
       raise KeyError(f"trial {trial.trial_id!r} has no planted events: was the dataset "
@@ -154,10 +171,9 @@ def candidate_sources(trials: Sequence[TrialCandidates],
     for index, source in enumerate(interval_sources(clips, trial_events)):
       if index in matched:
         tp[truth_sources[matched[index]]] += 1
-        found[truth_sources[matched[index]]] += 1
       else:
         fp[source] += 1
-  return SourceCounts(dict(tp), dict(fp), dict(found), dict(planted))
+  return SourceCounts(dict(tp), dict(fp), dict(planted))
 
 
 def window_sources(index: pipeline.SplitIndex,
