@@ -11,7 +11,8 @@ r"""The whole pipeline on a synthetic MECG, in one command (the README's main jo
 
 Every stage resumes: rerunning skips what is done. `--config` takes any LOSO config,
 `--config.<field>=…` overrides a field, `--synthetic=tiny` with
-`--config=…/loso_synthetic.py:runlocal` is the seconds-long smoke version.
+`--config=…/loso_synthetic.py:runlocal` is the minutes-long smoke version, and
+`--set=hr_response_share=1.0` (repeatable) changes a field of the synthetic preset.
 """
 
 from pathlib import Path
@@ -31,13 +32,16 @@ _WORKDIR = flags.DEFINE_string("workdir", "workdir/demo", "Output folder.")
 _SYNTHETIC = flags.DEFINE_enum("synthetic", "demo", sorted(synthetic.PRESETS),
                                "Synthetic MECG size preset.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the synthetic data.")
+_SET = flags.DEFINE_multi_string(
+    "set", [], "Override a synthetic field (`SyntheticConfig`): name=value.")
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   loso.quiet_checkpoint_logs()
-  end_to_end.run(_CONFIG.value, Path(_WORKDIR.value), _SYNTHETIC.value, _SEED.value)
+  end_to_end.run(_CONFIG.value, Path(_WORKDIR.value),
+                 end_to_end.synthetic_config(_SYNTHETIC.value, _SET.value), _SEED.value)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import tensorflow_datasets as tfds
+from absl import app
 
 from cmcl_jax.analysis import report
 from cmcl_jax.analysis import visual_inspection
@@ -18,6 +19,18 @@ from data_builders.mecg import mecg_dataset_builder
 def _stage(name: str):
   print(f"\n=== {name} ===", flush=True)
   return time.perf_counter()
+
+
+def synthetic_config(preset: str, assignments=()) -> synthetic.SyntheticConfig:
+  """The named preset with `--set` style "field=value" overrides.
+
+  Raises:
+    app.UsageError: naming the bad assignment.
+  """
+  try:
+    return synthetic.preset(preset, **synthetic.parse_overrides(assignments))
+  except ValueError as error:
+    raise app.UsageError(f"--set: {error}") from None
 
 
 def run(config, workdir: Path, preset: str | synthetic.SyntheticConfig, seed: int) -> dict:

@@ -34,6 +34,8 @@ _WORKDIR = flags.DEFINE_string("workdir", "workdir/seeds", "Output folder.")
 _SEEDS = flags.DEFINE_list("seeds", ["10", "11", "12"], "Seeds (data and training).")
 _SYNTHETIC = flags.DEFINE_enum("synthetic", "demo", sorted(synthetic.PRESETS),
                                "Synthetic MECG size preset.")
+_SET = flags.DEFINE_multi_string(
+    "set", [], "Override a synthetic field (`SyntheticConfig`): name=value.")
 
 SUMMARY_COLUMNS = ("variant", "f1_mean", "f1_sd", "f1_min", "f1_max", "precision_mean",
                    "precision_sd", "recall_mean", "recall_sd", "tp_fp_fn")
@@ -52,7 +54,8 @@ def main(argv):
     print(f"\n##### seed {seed} ({number}/{len(seeds)}) #####", flush=True)
     config = _CONFIG.value.copy_and_resolve_references()
     config.seed = seed
-    outcome = end_to_end.run(config, workdir / f"seed_{seed}", _SYNTHETIC.value, seed)
+    outcome = end_to_end.run(config, workdir / f"seed_{seed}",
+                             end_to_end.synthetic_config(_SYNTHETIC.value, _SET.value), seed)
     table3[seed] = outcome["summary"]["table3"]
     minutes[seed] = sum(outcome["timings"].values()) / 60
     sources += outcome["summary"]["planted"]["sources"]

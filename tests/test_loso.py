@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from absl import app
 
 from cmcl_jax.analysis import report
 from cmcl_jax.data import ecg_io
@@ -159,3 +160,10 @@ def test_unknown_fold_and_variant_are_clear_errors():
   assert loso.fold_subjects(["s2", "s1"], " s2 ") == ["s2"]
   with pytest.raises(ValueError, match="'audio'"):
     loso.variant_config(loso_synthetic.get_config("runlocal"), "audio", "s1", "s2")
+
+
+def test_demo_synthetic_overrides_are_checked():
+  assert end_to_end.synthetic_config("tiny", ["hr_response_share=1.0"]).hr_response_share == 1.0
+  assert end_to_end.synthetic_config("demo") == synthetic.preset("demo")
+  with pytest.raises(app.UsageError, match="hr_response_share=abc"):
+    end_to_end.synthetic_config("demo", ["hr_response_share=abc"])
