@@ -1,6 +1,7 @@
 """The LOSO experiment end to end on a tiny synthetic MECG: train, spot, filter, report."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -63,6 +64,7 @@ def test_loso_runs_resumes_and_reports(tmp_path):
     loso.run_loso(changed, tmp_path / "loso")
   changed.data.positive_fraction = config.data.positive_fraction
   changed.loso.folds = subjects[0]  # which folds to run is not part of a fold's result
+  changed.data.data_dir = os.path.relpath(config.data.data_dir)  # nor where data lie
   assert loso.run_loso(changed, tmp_path / "loso") == {subjects[0]: folds[subjects[0]]}
 
   summary = outcome["summary"]

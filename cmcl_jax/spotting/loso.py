@@ -124,11 +124,17 @@ def _flat(tree, prefix: str = "") -> dict:
   return out
 
 
+RESULT_INDEPENDENT_FIELDS = ("loso.folds", "data.data_dir")
+"""Left out of `result_config`: which folds a run picks, and where the dataset lies
+(a moved dataset gives the same folds; another dataset has other subject ids)."""
+
+
 def result_config(config) -> dict:
   """The config a fold's result depends on, as stored in its `result.json` (flat
-  "section.field" keys; `loso.folds`, which only picks folds to run, left out)."""
+  "section.field" keys, without `RESULT_INDEPENDENT_FIELDS`)."""
   flat = _flat(json.loads(config.to_json_best_effort()))
-  flat.pop("loso.folds", None)
+  for field in RESULT_INDEPENDENT_FIELDS:
+    flat.pop(field, None)
   return flat
 
 
@@ -136,6 +142,8 @@ def _read_finished(result_path: epath.Path, config) -> dict:
   """A finished fold's result, if it was run with this config; else a clear error."""
   result = json.loads(result_path.read_text())
   stored, wanted = result.get("config"), result_config(config)
+  if stored is not None:
+    stored = {k: v for k, v in stored.items() if k not in RESULT_INDEPENDENT_FIELDS}
   if stored == wanted:
     return result
   where = (f"{result_path.parent} holds a finished fold run with another config; use a "
