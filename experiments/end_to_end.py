@@ -33,7 +33,7 @@ def synthetic_config(preset: str, assignments=()) -> synthetic.SyntheticConfig:
     raise app.UsageError(f"--set: {error}") from None
 
 
-def run(config, workdir: Path, preset: str | synthetic.SyntheticConfig, seed: int) -> dict:
+def run(config, workdir: Path, raw_config: synthetic.SyntheticConfig, seed: int) -> dict:
   """Synthesizes, builds, runs LOSO and reports under `workdir`; resumes.
 
   Writes `mecg_raw/`, `tfds/`, `loso/`, `results/` (`report.write_report` and
@@ -42,7 +42,7 @@ def run(config, workdir: Path, preset: str | synthetic.SyntheticConfig, seed: in
   Args:
     config: a LOSO config; its `data.data_dir` is set to `workdir/tfds`.
     workdir: output folder.
-    preset: a synthetic preset name, or a `SyntheticConfig`.
+    raw_config: the synthetic MECG to write (`synthetic_config`, `synthetic.preset`).
     seed: seed of the synthetic data.
 
   Returns:
@@ -52,12 +52,12 @@ def run(config, workdir: Path, preset: str | synthetic.SyntheticConfig, seed: in
   raw, data_dir = workdir / "mecg_raw", workdir / "tfds"
   config.data.data_dir = str(data_dir)
   timings = {}
-  synthetic_config = synthetic.preset(preset) if isinstance(preset, str) else preset
-  name = preset if isinstance(preset, str) else "custom"
 
-  start = _stage(f"1/4 synthesize ({name}, seed {seed}) → {raw}")
-  if not synthetic.is_generated(raw, synthetic_config, seed):
-    synthetic.generate(raw, synthetic_config, seed=seed)
+  start = _stage(f"1/4 synthesize ({raw_config.num_subjects} subjects × "
+                 f"{raw_config.trials_per_subject} trials × {raw_config.trial_seconds:g} s, "
+                 f"seed {seed}) → {raw}")
+  if not synthetic.is_generated(raw, raw_config, seed):
+    synthetic.generate(raw, raw_config, seed=seed)
   timings["synthesize"] = time.perf_counter() - start
 
   start = _stage(f"2/4 build mecg/{config.data.tfds_config} → {data_dir}")

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from cmcl_jax.analysis import tables
 from cmcl_jax.data import pipeline
 from cmcl_jax.data import pseudonyms
 from cmcl_jax.data import synthetic
@@ -88,9 +87,7 @@ def interval_sources(intervals: np.ndarray, events: Sequence[PlantedEvent]) -> l
   intervals = np.asarray(intervals, np.int64).reshape(-1, 2)
   if not events:
     return ["nothing"] * len(intervals)
-  spans = np.array([(e.start, e.end) for e in events], np.int64)
-  overlap = (np.minimum(intervals[:, None, 1], spans[None, :, 1])
-             - np.maximum(intervals[:, None, 0], spans[None, :, 0]) + 1).clip(min=0)
+  overlap = metrics.interval_overlap(intervals, [(e.start, e.end) for e in events])
   facial = np.array([e.kind in FACIAL_SOURCES for e in events])
   sources = []
   for row in overlap:
@@ -207,8 +204,3 @@ def batch_mix(index: pipeline.SplitIndex, events: Mapping[str, Sequence[PlantedE
         mix[source] += weight * count / len(pool)
   return {s: float(mix.get(s, 0.0)) for s in SOURCES}
 
-
-def markdown(rows: Sequence[Mapping], key: str) -> str:
-  """A table of `SourceCounts.row()` or `batch_mix` rows, first column `key`."""
-  columns = [key, *[c for c in rows[0] if c != key]]
-  return tables.markdown(rows, columns)

@@ -95,7 +95,7 @@ def _spotting_figure(config, builder, folds, out: epath.Path, workdir: epath.Pat
       continue
     trial_scores = max(scored, key=lambda t: sum(e.kind == "micro" for e in t.info.expressions))
     info = trial_scores.info
-    threshold = folds[subject].get("thresholds", {}).get("both", spotting.threshold)
+    threshold = loso.fold_threshold(folds[subject], "both", spotting)
     (trial,) = loso.candidates_of([trial_scores], spotting, threshold)
     curve = loso.score_curve_of(trial_scores, spotting)
     filtered = ccf_lib.ccf_filter(trial.candidates, trial.hrs, config.loso.ccf.eta,
@@ -118,15 +118,16 @@ def write_planted_report(config, workdir: epath.PathLike, builder, folds: dict[s
   workdir, out = epath.Path(workdir), epath.Path(out)
   events = planted.planted_events(raw_root)
   spotting, eta = config.loso.spotting, config.loso.ccf.eta
+  candidates = {}  # variant → unfiltered candidates of every fold, read once
+  for variant in loso.VARIANTS:
+    candidates[variant] = [
+        trial for subject, fold in sorted(folds.items())
+        for trial in loso.candidates_of(
+            loso.stored_scores(workdir, builder, subject, variant) or (), spotting,
+            loso.fold_threshold(fold, variant, spotting))]
   sources = []
   for key in PER_SUBJECT_VARIANTS:
-    variant = "both" if key.startswith("both") else key
-    trials = []
-    for subject, fold in sorted(folds.items()):
-      scored = loso.stored_scores(workdir, builder, subject, variant)
-      if scored is not None:
-        threshold = fold.get("thresholds", {}).get(variant, spotting.threshold)
-        trials += loso.candidates_of(scored, spotting, threshold)
+    trials = candidates["both" if key.startswith("both") else key]
     if trials:
       counts = planted.candidate_sources(trials, events, eta if key == "both+ccf" else None)
       sources.append({"variant": VARIANT_NAMES[key].format(eta=eta), **counts.row()})
@@ -137,10 +138,10 @@ def write_planted_report(config, workdir: epath.PathLike, builder, folds: dict[s
   text = ["What each variant's candidates lie on (summed over folds): true positives "
           "on MEs with / without a planted heart-rate response, false positives by the "
           "planted event they overlap most; recall per ME kind.", "",
-          planted.markdown(sources, "variant") if sources else "(no stored scores)", "",
+          tables.markdown(sources, list(sources[0])) if sources else "(no stored scores)", "",
           "Expected share of each planted kind in a fine-tuning batch (positives: ME "
           "windows; negatives by the negative policy), per fold's training split.", "",
-          planted.markdown(mix, "training split of fold") if mix else "(no folds)"]
+          tables.markdown(mix, list(mix[0])) if mix else "(no folds)"]
   out.mkdir(parents=True, exist_ok=True)
   (out / "planted.md").write_text("\n".join(text) + "\n")
   result = {"sources": sources, "batch_mix": mix}

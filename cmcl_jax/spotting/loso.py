@@ -142,8 +142,6 @@ def _read_finished(result_path: epath.Path, config) -> dict:
   """A finished fold's result, if it was run with this config; else a clear error."""
   result = json.loads(result_path.read_text())
   stored, wanted = result.get("config"), result_config(config)
-  if stored is not None:
-    stored = {k: v for k, v in stored.items() if k not in RESULT_INDEPENDENT_FIELDS}
   if stored == wanted:
     return result
   where = (f"{result_path.parent} holds a finished fold run with another config; use a "
@@ -213,6 +211,11 @@ def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
                  result["variants"][variant]["total"], time.perf_counter() - started)
   result_path.write_text(json.dumps(result, indent=1))
   return result
+
+
+def fold_threshold(fold: dict, variant: str, spotting) -> float:
+  """The score threshold a finished fold used for `variant`."""
+  return fold.get("thresholds", {}).get(variant, spotting.threshold)
 
 
 def stored_scores(workdir: epath.PathLike, builder, subject: str,

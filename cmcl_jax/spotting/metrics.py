@@ -78,11 +78,17 @@ def _as_intervals(intervals, name: str) -> np.ndarray:
   return array
 
 
+def interval_overlap(a, b) -> np.ndarray:
+  """(len(a), len(b)) frames shared by inclusive intervals a (N, 2) and b (M, 2)."""
+  a, b = _as_intervals(a, "a"), _as_intervals(b, "b")
+  return (np.minimum(a[:, None, 1], b[None, :, 1])
+          - np.maximum(a[:, None, 0], b[None, :, 0]) + 1).clip(min=0)
+
+
 def interval_iou(a, b) -> np.ndarray:
   """(len(a), len(b)) IoU in frames of inclusive intervals a (N, 2) and b (M, 2)."""
   a, b = _as_intervals(a, "a"), _as_intervals(b, "b")
-  inter = (np.minimum(a[:, None, 1], b[None, :, 1])
-           - np.maximum(a[:, None, 0], b[None, :, 0]) + 1).clip(min=0)
+  inter = interval_overlap(a, b)
   sizes_a = a[:, 1] - a[:, 0] + 1
   sizes_b = b[:, 1] - b[:, 0] + 1
   return inter / (sizes_a[:, None] + sizes_b[None, :] - inter)
