@@ -5,6 +5,7 @@ import pytest
 
 from cmcl_jax.ecg import (MIN_WINDOW_INTERVALS, WINDOW_FEATURE_NAMES, EcgError, HeartRate,
                           heart_rate, simulate_ecg, window_features)
+from cmcl_jax.ecg.features import RISE_SPAN_S, hr_rise
 
 # R-peaks (s) and their RR intervals (s):     0.8  0.9  0.8  0.7  0.8  0.9  0.9  0.8
 R_PEAKS_S = np.array([1.0, 1.8, 2.7, 3.5, 4.2, 5.0, 5.9, 6.8, 7.6])
@@ -23,7 +24,7 @@ def _heart_rate():
 
 def test_names_and_shape():
   assert WINDOW_FEATURE_NAMES == ("rr_mean_ms", "rr_std_ms", "hr_mean_bpm", "sdsd_ms",
-                                  "rmssd_ms", "hrs_centre_bpm_per_s")
+                                  "rmssd_ms", "hrs_centre_bpm_per_s", "hr_rise_bpm")
   features = window_features(_heart_rate(), 2.0, 4.0)
   assert features.shape == (len(WINDOW_FEATURE_NAMES),)
   assert features.dtype == np.float32
@@ -87,3 +88,39 @@ def test_matches_planted_beats_through_heart_rate():
 def test_bad_window(start, end):
   with pytest.raises(EcgError, match="start_s <= end_s"):
     window_features(_heart_rate(), start, end)
+
+
+def _ramp(times_s, hr_bpm):
+  n = len(times_s)
+  return HeartRate(times_s=np.asarray(times_s, float), hr_bpm=np.asarray(hr_bpm, np.float32),
+                   hrs_bpm_per_s=np.zeros(n, np.float32), quality=np.ones(n, bool),
+                   r_peaks_s=R_PEAKS_S, rr_accepted=RR_ACCEPTED, problems=(), smoothing_s=0.5)
+
+
+def test_hr_rise_is_signed_and_in_bpm():
+  # HR(t) = 70 + 3 t: the mean over (c, c + 1] minus over [c - 1, c) is 3 bpm/s × 1 s.
+  assert RISE_SPAN_S == 1.0
+  times = np.linspace(0.0, 10.0, 1001)
+  assert hr_rise(_ramp(times, 70 + 3 * times), 5.0) == pytest.approx(3.0, abs=1e-3)
+  assert hr_rise(_ramp(times, 70 - 3 * times), 5.0) == pytest.approx(-3.0, abs=1e-3)
+  # A 12 bpm step at 5.2 s: 0.8 s of the second after 5.0 s is raised, none before.
+  step = _ramp(times, np.where(times >= 5.2, 82.0, 70.0))
+  assert hr_rise(step, 5.0) == pytest.approx(12 * 0.8, abs=0.15)
+  assert dict(zip(WINDOW_FEATURE_NAMES, window_features(step, 4.9, 5.1)))["hr_rise_bpm"] \
+      == pytest.approx(12 * 0.8, abs=0.15)
+  # Outside the curve's times HR is held at its ends: a window at the start sees no rise.
+  assert hr_rise(_ramp(times, 70 + 3 * times), 0.0) == pytest.approx(1.5, abs=1e-3)
+
+
+def test_hr_rise_finds_a_planted_acceleration():
+  # Beats at 75 bpm, then 90 bpm from 20 s on: the rise at 20 s is large, at 10 s ~0.
+  rr = np.r_[np.full(25, 0.8), np.full(30, 60 / 90)]
+  beats = 0.3 + np.concatenate([[0.0], np.cumsum(rr)])
+  beats = beats[beats < 39.5]
+  ecg = simulate_ecg(beats, 40.0, rng=np.random.default_rng(1))
+  hr = heart_rate(ecg, 1000.0, np.arange(0, 40.0, 1 / 150))
+  change_s = beats[25]
+  rise = dict(zip(WINDOW_FEATURE_NAMES, window_features(hr, change_s - 0.25, change_s + 0.25)))
+  calm = dict(zip(WINDOW_FEATURE_NAMES, window_features(hr, 9.75, 10.25)))
+  assert rise["hr_rise_bpm"] > 7.0
+  assert abs(calm["hr_rise_bpm"]) < 0.5

@@ -30,8 +30,9 @@ def test_loso_runs_resumes_and_reports(tmp_path):
   # from a trial whose ECG starts at frame 0. Per-trial statistics would include the
   # first and last windows, whose ECG context the cut recording lacks (here 6 of 8 s).
   config.data.feature_norm = "dataset"
-  outcome = end_to_end.run(config, tmp_path, synthetic.preset(
-      "tiny", num_subjects=2, trials_per_subject=2, trial_seconds=8.0), seed=3)
+  raw_config = synthetic.preset("tiny", num_subjects=2, trials_per_subject=2,
+                                trial_seconds=8.0)
+  outcome = end_to_end.run(config, tmp_path, raw_config, seed=3)
   raw = tmp_path / "mecg_raw"
   builder = mecg_dataset_builder.Builder(config="tiny", data_dir=config.data.data_dir)
   folds = loso.finished_folds(tmp_path / "loso", loso.dataset_subjects(builder))
@@ -49,6 +50,14 @@ def test_loso_runs_resumes_and_reports(tmp_path):
     assert filtered["tp"] + filtered["fn"] == both["tp"] + both["fn"]
   assert sum(f["variants"]["both"]["total"]["tp"] + f["variants"]["both"]["total"]["fn"]
              for f in folds.values()) == micro
+
+  # The demo again over the finished workdir redoes only the report and keeps what
+  # each stage cost when it did its work.
+  assert set(outcome["timings"]) == {"synthesize", "build", "loso", "report"}
+  again = end_to_end.run(config, tmp_path, raw_config, seed=3)
+  for stage in ("synthesize", "build", "loso"):
+    assert again["timings"][stage] == outcome["timings"][stage]
+  assert again["resumed"] == [] and again["summary"]["table3"] == outcome["summary"]["table3"]
 
   # A rerun reads the finished folds back instead of training again.
   result_file = tmp_path / "loso" / "folds" / subjects[0] / loso.RESULT_FILE

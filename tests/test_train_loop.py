@@ -22,6 +22,7 @@ import pytest
 from absl import logging
 from flax import nnx
 
+from cmcl_jax.ecg import WINDOW_FEATURE_NAMES
 from cmcl_jax.train import StageData, sharding, train_and_evaluate
 from experiments.configs import smoke
 
@@ -52,7 +53,8 @@ def _global_batch(step: int, batch_size: int, seed: int, stage: str) -> dict:
     return {
         "flow": (rng.standard_normal((len(labels), 4, 16, 16, 2)) + shift).astype(np.float32),
         "ecg": rng.standard_normal((len(labels), 64, 1)).astype(np.float32),
-        "ecg_features": (rng.standard_normal((len(labels), 6)) + shift[:, :, 0, 0, 0]
+        "ecg_features": (rng.standard_normal((len(labels), len(WINDOW_FEATURE_NAMES)))
+                         + shift[:, :, 0, 0, 0]
                          ).astype(np.float32),
         "label": labels.astype(np.int32),
     }

@@ -15,7 +15,7 @@ Per window (K windows, spec = `WindowSpec`):
   ecg            (L,) float32          band-passed ECG (mV) at `ecg_rate_hz` over
                                         `ecg_context_s` centred on the window centre;
                                         zeros where the recording has no context.
-  ecg_features   (6,) float32          `cmcl_jax.ecg.window_features` of the window,
+  ecg_features   (7,) float32          `cmcl_jax.ecg.window_features` of the window,
                                         order `WINDOW_FEATURE_NAMES`.
   hr_bpm, hrs_bpm_per_s (H,) float32   HR (bpm) and |dHR/dt| (bpm/s) at `hr_rate_hz`
                                         over the same context as `ecg`.

@@ -1,8 +1,8 @@
 """Hand-made ECG features of one window: the HRV vector added to the ECG stream.
 
 The features come from the accepted RR intervals of a :class:`HeartRate` (rejected
-beats never enter them) and from its HR slope, in the fixed order of
-:data:`WINDOW_FEATURE_NAMES`.
+beats never enter them), from its HR slope and from its HR curve around the window
+centre, in the fixed order of :data:`WINDOW_FEATURE_NAMES`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,15 @@ WINDOW_FEATURE_NAMES = (
     "sdsd_ms",           # standard deviation of successive RR differences (ms, ddof=1)
     "rmssd_ms",          # root mean square of successive RR differences (ms)
     "hrs_centre_bpm_per_s",  # heart-rate slope at the window centre (bpm/s)
+    "hr_rise_bpm",       # mean HR over the RISE_SPAN_S after the centre minus before (bpm)
 )
 # A window's features use at least this many RR intervals (see window_features).
 MIN_WINDOW_INTERVALS = 5
+# Span (s) on each side of the window centre compared by "hr_rise_bpm": about one beat,
+# the time an acceleration locked to an expression takes to build up.
+RISE_SPAN_S = 1.0
+# HR curve samples per RISE_SPAN_S for the two means of "hr_rise_bpm".
+RISE_SAMPLES = 50
 
 
 def window_features(hr: HeartRate, start_s: float, end_s: float) -> np.ndarray:
@@ -34,7 +40,14 @@ def window_features(hr: HeartRate, start_s: float, end_s: float) -> np.ndarray:
   centre are used instead (all of them if the recording has fewer). Successive
   differences are taken only between intervals that follow each other directly (never
   across a rejected beat). SDSD needs two such differences and RMSSD one; without them
-  they are 0.0. Every value is therefore finite.
+  they are 0.0.
+
+  ``hr_rise_bpm`` is signed: the mean of the HR curve over ``(c, c + RISE_SPAN_S]``
+  minus its mean over ``[c - RISE_SPAN_S, c)``, c the window centre (> 0 when the heart
+  accelerates across the window). Where those spans leave ``hr.times_s``, the curve is
+  held at its end values. HRS at one instant is the CCF's cue; the rise over about a
+  beat on each side also tells an acceleration from a slope of breathing (RSA) or noise.
+  Every value is finite.
 
   Args:
     hr: heart rate of the recording (from :func:`heart_rate`).
@@ -42,7 +55,7 @@ def window_features(hr: HeartRate, start_s: float, end_s: float) -> np.ndarray:
     end_s: window end (s), ``>= start_s``; its centre must lie within ``hr.times_s``.
 
   Returns:
-    (6,) float32 vector in the order of ``WINDOW_FEATURE_NAMES``.
+    (7,) float32 vector in the order of ``WINDOW_FEATURE_NAMES``.
 
   Example:
     >>> features = window_features(hr, 12.0, 12.5)
@@ -69,4 +82,15 @@ def window_features(hr: HeartRate, start_s: float, end_s: float) -> np.ndarray:
       1000 * np.std(differences_s, ddof=1) if differences_s.size > 1 else 0.0,
       1000 * np.sqrt(np.mean(differences_s**2)) if differences_s.size > 0 else 0.0,
       hrs_at(hr, centre_s),
+      hr_rise(hr, centre_s),
   ], dtype=np.float32)
+
+
+def hr_rise(hr: HeartRate, centre_s: float, span_s: float = RISE_SPAN_S) -> float:
+  """Mean HR (bpm) over ``(centre_s, centre_s + span_s]`` minus over
+  ``[centre_s - span_s, centre_s)``, the curve held at its ends outside ``hr.times_s``."""
+  offsets = (np.arange(RISE_SAMPLES) + 0.5) * span_s / RISE_SAMPLES
+  curve = hr.hr_bpm.astype(np.float64)
+  after = np.interp(centre_s + offsets, hr.times_s, curve)
+  before = np.interp(centre_s - offsets, hr.times_s, curve)
+  return float(after.mean() - before.mean())

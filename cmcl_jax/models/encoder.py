@@ -63,7 +63,7 @@ class CrossModalEncoder(nnx.Module):
       channel_reduction: int = 4,
       video_tubelet: Sequence[int] = (1, 2, 2),
       ecg_length: int = 500,
-      ecg_num_features: int = 6,
+      ecg_num_features: int = 7,
       ecg_channels: int = 32,
       ecg_dilations: Sequence[int] = (1, 2, 4, 8),
       ecg_kernel_size: int = 3,

@@ -10,7 +10,7 @@
 All presets use `query_from="own"`, which takes any token counts. The paper's
 `query_from="other"` needs equal counts: tiny and large have them; for default
 windows use 512 ECG samples (`ecg_context_s=2.048`) with `ecg_patch=8` (64 tokens).
-Every preset reads the 6 window features of `cmcl_jax.ecg.WINDOW_FEATURE_NAMES`.
+Every preset reads the 7 window features of `cmcl_jax.ecg.WINDOW_FEATURE_NAMES`.
 """
 
 import ml_collections
@@ -35,7 +35,7 @@ def model_config(name: str = "default") -> ml_collections.ConfigDict:
       video_kernel_size=(3, 3, 3),
       channel_reduction=4,
       ecg_kernel_size=3,
-      ecg_num_features=6,  # len(cmcl_jax.ecg.WINDOW_FEATURE_NAMES)
+      ecg_num_features=7,  # len(cmcl_jax.ecg.WINDOW_FEATURE_NAMES)
       dropout=0.1,
   )
   if name == "tiny":

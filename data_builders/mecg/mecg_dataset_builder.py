@@ -70,11 +70,13 @@ class MecgConfig(tfds.core.BuilderConfig):
 class Builder(tfds.core.GeneratorBasedBuilder):
   """MECG windows: face flow clip, ECG segment, HRV features, HR/HRS, ME label."""
 
-  VERSION = tfds.core.Version("1.1.0")
+  VERSION = tfds.core.Version("1.2.0")
   RELEASE_NOTES = {
       "1.0.0": "Initial release: per-subject splits, array_record.",
       "1.1.0": "Per-trial files hold window_motion (hard-negative sampling); the "
                "synthetic MECG plants twitches.",
+      "1.2.0": "ecg_features gain hr_rise_bpm (7 features): the HR over the second "
+               "after the window centre minus the second before.",
   }
   BUILDER_CONFIGS = [
       MecgConfig(name="default", description=(

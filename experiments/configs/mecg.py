@@ -25,11 +25,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   runlocal = arg == "runlocal"
   config.model = model_config("large")
   # mecg/default windows: 8 flow fields at 32² → backbone map (4, 8, 8), 32 tokens;
-  # 500 ECG samples / patch 5 → 100 tokens; 6 HRV features.
+  # 500 ECG samples / patch 5 → 100 tokens; 7 HRV features.
   config.model.encoder.update(
       flow_shape=(8, 32, 32),
       video_strides=((1, 2, 2), (2, 2, 2), (1, 1, 1), (1, 1, 1)),
-      ecg_length=500, ecg_patch=5, ecg_num_features=6)
+      ecg_length=500, ecg_patch=5, ecg_num_features=7)
   if not runlocal:
     config.data.update(pretrain_batch_size=256, finetune_batch_size=512,
                        eval_batch_size=1024, worker_count=8)

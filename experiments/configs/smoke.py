@@ -24,7 +24,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.data.tfds_config = "tiny"  # flow (4, 16, 16, 2), ECG 64 samples
   config.data.update(pretrain_batch_size=4, finetune_batch_size=8, eval_batch_size=16)
   config.model = model_config("tiny")
-  config.model.encoder.ecg_num_features = 6  # the dataset's HRV features
+  config.model.encoder.ecg_num_features = 7  # the dataset's HRV features
   for stage in (config.pretrain, config.finetune):
     stage.update(steps=6, warmup_steps=2)
   config.finetune.eval_every_steps = 6

@@ -50,9 +50,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   )
 
   config.model = model_config("default")
-  # The dataset's windows: 8 flow fields at 32², 6 HRV features.
+  # The dataset's windows: 8 flow fields at 32², 7 HRV features.
   config.model.encoder.flow_shape = (8, 32, 32)
-  config.model.encoder.ecg_num_features = 6
+  config.model.encoder.ecg_num_features = 7  # len(cmcl_jax.ecg.WINDOW_FEATURE_NAMES)
 
   config.pretrain = dict(
       steps=50 if runlocal else 600,
