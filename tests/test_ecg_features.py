@@ -5,7 +5,7 @@ import pytest
 
 from cmcl_jax.ecg import (MIN_WINDOW_INTERVALS, WINDOW_FEATURE_NAMES, EcgError, HeartRate,
                           heart_rate, simulate_ecg, window_features)
-from cmcl_jax.ecg.features import RISE_SPAN_S, hr_rise
+from cmcl_jax.ecg.features import RISE_SPAN_S, RISE_TOLERANCE_S, hr_rise
 
 # R-peaks (s) and their RR intervals (s):     0.8  0.9  0.8  0.7  0.8  0.9  0.9  0.8
 R_PEAKS_S = np.array([1.0, 1.8, 2.7, 3.5, 4.2, 5.0, 5.9, 6.8, 7.6])
@@ -97,19 +97,25 @@ def _ramp(times_s, hr_bpm):
                    r_peaks_s=R_PEAKS_S, rr_accepted=RR_ACCEPTED, problems=(), smoothing_s=0.5)
 
 
-def test_hr_rise_is_signed_and_in_bpm():
-  # HR(t) = 70 + 3 t: the mean over (c, c + 1] minus over [c - 1, c) is 3 bpm/s × 1 s.
-  assert RISE_SPAN_S == 1.0
+def test_hr_rise_is_signed_in_bpm_and_tolerant_of_latency():
+  # HR(t) = 70 + 3 t: the mean over (t, t + 1] minus over [t - 1, t) is 3 bpm/s × 1 s
+  # at every t, a fall gives -3.
+  assert (RISE_SPAN_S, RISE_TOLERANCE_S) == (1.0, 0.5)
   times = np.linspace(0.0, 10.0, 1001)
   assert hr_rise(_ramp(times, 70 + 3 * times), 5.0) == pytest.approx(3.0, abs=1e-3)
   assert hr_rise(_ramp(times, 70 - 3 * times), 5.0) == pytest.approx(-3.0, abs=1e-3)
-  # A 12 bpm step at 5.2 s: 0.8 s of the second after 5.0 s is raised, none before.
-  step = _ramp(times, np.where(times >= 5.2, 82.0, 70.0))
-  assert hr_rise(step, 5.0) == pytest.approx(12 * 0.8, abs=0.15)
+  # A 12 bpm step at 5.3 s: the full 12 bpm for every centre within 0.5 s of it …
+  step = _ramp(times, np.where(times >= 5.3, 82.0, 70.0))
+  for centre_s in (4.8, 5.0, 5.3, 5.8):
+    assert hr_rise(step, centre_s) == pytest.approx(12.0, abs=0.3)
   assert dict(zip(WINDOW_FEATURE_NAMES, window_features(step, 4.9, 5.1)))["hr_rise_bpm"] \
-      == pytest.approx(12 * 0.8, abs=0.15)
-  # Outside the curve's times HR is held at its ends: a window at the start sees no rise.
-  assert hr_rise(_ramp(times, 70 + 3 * times), 0.0) == pytest.approx(1.5, abs=1e-3)
+      == pytest.approx(12.0, abs=0.3)
+  # … and, further away, only the part of the step the best time's spans still straddle.
+  assert hr_rise(step, 6.3) == pytest.approx(12 * 0.5, abs=0.3)
+  assert hr_rise(step, 7.0, tolerance_s=0.0) == pytest.approx(0.0, abs=1e-6)
+  # Outside the curve's times HR is held at its ends: at t = 0.5 s (the tolerance's
+  # end) (0.5, 1.5] averages 73 bpm, [-0.5, 0.5) half 70 and half 70.375 on average.
+  assert hr_rise(_ramp(times, 70 + 3 * times), 0.0) == pytest.approx(2.625, abs=0.01)
 
 
 def test_hr_rise_finds_a_planted_acceleration():

@@ -143,3 +143,22 @@ def test_twitches_look_like_mes_but_are_not_coded_and_move_no_heart(tiny_raw):
       assert (f"{name}.avi", t["onset_s"]) not in coded
       for e in trial["expressions"]:  # placed min_gap_s apart from the coded ones
         assert t["onset_s"] > e["offset_s"] or t["offset_s"] < e["onset_s"]
+
+
+def test_events_that_do_not_fit_are_counted_not_dropped_silently():
+  # 40 twitches a minute cannot sit 2 s apart in 10 s trials: the rest is counted.
+  config = synthetic.preset("tiny", num_subjects=1, twitches_per_minute=40.0)
+  plans = schedule.plan_subject_trials(config, "subj01", np.random.default_rng(0))
+  for plan in plans:
+    unplaced = dict(plan.unplaced)
+    assert set(unplaced) == {"micro", "macro", "twitch"}
+    assert unplaced["twitch"] > 0
+    busy = sorted((e.onset_s, e.offset_s) for e in plan.expressions + plan.twitches)
+    assert all(b[0] - a[1] > config.min_gap_s for a, b in zip(busy, busy[1:]))
+  truth = {"subjects": [{"trials": [
+      {"expressions": [dataclasses.asdict(e) for e in p.expressions],
+       "twitches": [dataclasses.asdict(e) for e in p.twitches],
+       "unplaced": dict(p.unplaced)} for p in plans]}]}
+  total = sum(dict(p.unplaced)["twitch"] for p in plans)
+  summary = synthetic.unplaced_summary(truth)
+  assert f"{total} twitch" in summary and "not planted for lack of room" in summary

@@ -19,15 +19,18 @@ WINDOW_FEATURE_NAMES = (
     "sdsd_ms",           # standard deviation of successive RR differences (ms, ddof=1)
     "rmssd_ms",          # root mean square of successive RR differences (ms)
     "hrs_centre_bpm_per_s",  # heart-rate slope at the window centre (bpm/s)
-    "hr_rise_bpm",       # mean HR over the RISE_SPAN_S after the centre minus before (bpm)
+    "hr_rise_bpm",       # largest HR rise near the window centre (bpm), see hr_rise
 )
 # A window's features use at least this many RR intervals (see window_features).
 MIN_WINDOW_INTERVALS = 5
-# Span (s) on each side of the window centre compared by "hr_rise_bpm": about one beat,
-# the time an acceleration locked to an expression takes to build up.
+# "hr_rise_bpm" compares the HR over RISE_SPAN_S after a time with RISE_SPAN_S before it
+# (about one beat: the time an acceleration locked to an expression takes to build up)
+# and takes the largest such rise within RISE_TOLERANCE_S of the window centre.
 RISE_SPAN_S = 1.0
-# HR curve samples per RISE_SPAN_S for the two means of "hr_rise_bpm".
+RISE_TOLERANCE_S = 0.5
+# HR curve samples per RISE_SPAN_S for each mean, and times tried within the tolerance.
 RISE_SAMPLES = 50
+RISE_SHIFTS = 21
 
 
 def window_features(hr: HeartRate, start_s: float, end_s: float) -> np.ndarray:
@@ -42,12 +45,13 @@ def window_features(hr: HeartRate, start_s: float, end_s: float) -> np.ndarray:
   across a rejected beat). SDSD needs two such differences and RMSSD one; without them
   they are 0.0.
 
-  ``hr_rise_bpm`` is signed: the mean of the HR curve over ``(c, c + RISE_SPAN_S]``
-  minus its mean over ``[c - RISE_SPAN_S, c)``, c the window centre (> 0 when the heart
-  accelerates across the window). Where those spans leave ``hr.times_s``, the curve is
-  held at its end values. HRS at one instant is the CCF's cue; the rise over about a
-  beat on each side also tells an acceleration from a slope of breathing (RSA) or noise.
-  Every value is finite.
+  ``hr_rise_bpm`` (see :func:`hr_rise`) is the largest signed rise of the HR curve over
+  about a beat, at times within ``RISE_TOLERANCE_S`` of the window centre. HRS at one
+  instant is the CCF's cue; a rise over a beat on each side also tells an acceleration
+  from a slope of breathing (RSA) or noise, and the tolerance makes it the same for
+  every window near an acceleration: cardiac latency varies by hundreds of ms, while a
+  spotted clip must sit within tens of ms of the expression, so the heart should say
+  *whether* and the face *when*. Every value is finite.
 
   Args:
     hr: heart rate of the recording (from :func:`heart_rate`).
@@ -86,11 +90,18 @@ def window_features(hr: HeartRate, start_s: float, end_s: float) -> np.ndarray:
   ], dtype=np.float32)
 
 
-def hr_rise(hr: HeartRate, centre_s: float, span_s: float = RISE_SPAN_S) -> float:
-  """Mean HR (bpm) over ``(centre_s, centre_s + span_s]`` minus over
-  ``[centre_s - span_s, centre_s)``, the curve held at its ends outside ``hr.times_s``."""
+def hr_rise(hr: HeartRate, centre_s: float, span_s: float = RISE_SPAN_S,
+            tolerance_s: float = RISE_TOLERANCE_S) -> float:
+  """Largest rise of the HR curve near ``centre_s``, bpm (signed: < 0 when it only falls).
+
+  The rise at time t is the mean HR over ``(t, t + span_s]`` minus over
+  ``[t - span_s, t)``; the result is its maximum over ``RISE_SHIFTS`` times t evenly
+  spaced in ``[centre_s - tolerance_s, centre_s + tolerance_s]``. Outside
+  ``hr.times_s`` the curve is held at its end values.
+  """
   offsets = (np.arange(RISE_SAMPLES) + 0.5) * span_s / RISE_SAMPLES
+  times = centre_s + np.linspace(-tolerance_s, tolerance_s, RISE_SHIFTS)[:, None]
   curve = hr.hr_bpm.astype(np.float64)
-  after = np.interp(centre_s + offsets, hr.times_s, curve)
-  before = np.interp(centre_s - offsets, hr.times_s, curve)
-  return float(after.mean() - before.mean())
+  after = np.interp(times + offsets, hr.times_s, curve).mean(axis=1)
+  before = np.interp(times - offsets, hr.times_s, curve).mean(axis=1)
+  return float(np.max(after - before))

@@ -75,8 +75,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       "1.0.0": "Initial release: per-subject splits, array_record.",
       "1.1.0": "Per-trial files hold window_motion (hard-negative sampling); the "
                "synthetic MECG plants twitches.",
-      "1.2.0": "ecg_features gain hr_rise_bpm (7 features): the HR over the second "
-               "after the window centre minus the second before.",
+      "1.2.0": "ecg_features gain hr_rise_bpm (7 features): the largest rise of the "
+               "HR (mean over a second after a time minus the second before) within "
+               "0.5 s of the window centre.",
   }
   BUILDER_CONFIGS = [
       MecgConfig(name="default", description=(

@@ -65,7 +65,23 @@ def generate(out_dir, config: SyntheticConfig, seed: int = 0,
            "config": dataclasses.asdict(config), "coding_file": CODING_FILE_NAME,
            "subjects": subjects}
   (out_dir / GROUND_TRUTH_NAME).write_text(json.dumps(truth, indent=1))
+  if progress:
+    print(unplaced_summary(truth))
   return truth
+
+
+def unplaced_summary(truth: dict) -> str:
+  """One line: planted events by kind, and the drawn ones that did not fit."""
+  trials = [t for s in truth["subjects"] for t in s["trials"]]
+  kinds = ("micro", "macro", "twitch")
+  planted = {k: sum(e["kind"] == k for t in trials for e in t["expressions"]) for k in kinds}
+  planted["twitch"] = sum(len(t["twitches"]) for t in trials)
+  unplaced = {k: sum(t.get("unplaced", {}).get(k, 0) for t in trials) for k in kinds}
+  line = "planted: " + ", ".join(f"{planted[k]} {k}" for k in kinds)
+  if any(unplaced.values()):
+    line += ("; drawn but not planted for lack of room (min_gap_s): "
+             + ", ".join(f"{unplaced[k]} {k}" for k in kinds if unplaced[k]))
+  return line
 
 
 def is_generated(root, config: SyntheticConfig, seed: int) -> bool:
@@ -137,7 +153,8 @@ def _write_subject(out_dir, config, subject, rng, bar):
                         for e in plan.expressions],
         "distractors": [_frames_of(dataclasses.asdict(d), config.fps)
                         for d in plan.distractors],
-        "twitches": [_frames_of(dataclasses.asdict(e), config.fps) for e in plan.twitches]})
+        "twitches": [_frames_of(dataclasses.asdict(e), config.fps) for e in plan.twitches],
+        "unplaced": dict(plan.unplaced)})
     bar.update()
   record = {"subject": subject, "date": stamp,
             "ecg": ecg_path.relative_to(out_dir).as_posix(),

@@ -77,7 +77,9 @@ class TrialPlan:
   """Everything planted in one trial (one emotional clip watched by one subject).
 
   `twitches` are ME-like movements without emotional arousal: drawn like MEs (kind
-  "twitch", AUs of any emotion), never with an HR response, never coded.
+  "twitch", AUs of any emotion), never with an HR response, never coded. `unplaced`
+  counts, by kind ("micro", "macro", "twitch"), the drawn events that found no room
+  `min_gap_s` away from the others and were not planted.
   """
 
   subject: str
@@ -87,6 +89,7 @@ class TrialPlan:
   expressions: tuple[PlannedExpression, ...]
   distractors: tuple[Distractor, ...]
   twitches: tuple[PlannedExpression, ...] = ()
+  unplaced: tuple[tuple[str, int], ...] = ()
 
 
 def plan_subject_trials(config: SyntheticConfig, subject: str,
@@ -102,10 +105,13 @@ def _plan_trial(config: SyntheticConfig, subject: str, clip, rng) -> TrialPlan:
            + ["macro"] * rng.poisson(config.macro_per_trial))
   rng.shuffle(kinds)
   expressions = []
+  unplaced = {"micro": 0, "macro": 0, "twitch": 0}
   for kind in kinds:
     planned = _place_expression(config, kind, emotion, expressions, rng)
     if planned is not None:
       expressions.append(planned)
+    else:
+      unplaced[kind] += 1
   expressions.sort(key=lambda e: e.onset_s)
   twitches = []
   for _ in range(rng.poisson(config.twitches_per_minute * config.trial_seconds / 60.0)):
@@ -114,9 +120,12 @@ def _plan_trial(config: SyntheticConfig, subject: str, clip, rng) -> TrialPlan:
     if planned is not None:
       twitches.append(dataclasses.replace(planned, kind="twitch", hr_response=False,
                                           hr_size_bpm=0.0))
+    else:
+      unplaced["twitch"] += 1
   twitches.sort(key=lambda e: e.onset_s)
   return TrialPlan(subject, emotion, clip_index, marker, tuple(expressions),
-                   _plan_distractors(config, expressions + twitches, rng), tuple(twitches))
+                   _plan_distractors(config, expressions + twitches, rng), tuple(twitches),
+                   tuple(unplaced.items()))
 
 
 def _place_expression(config, kind, emotion, placed, rng, attempts=50):
