@@ -233,3 +233,15 @@ def test_unknown_split_names_the_choices(dataset):
   builder, _ = dataset
   with pytest.raises(ValueError, match="no split 'nobody'"):
     pipeline.eval_loader(builder, "nobody", batch_size=4, shard_index=0, shard_count=1)
+
+
+def test_negative_kinds_come_from_the_data_config():
+  from experiments.configs import loso_synthetic
+  from cmcl_jax.train import inputs
+  data = loso_synthetic.get_config().data
+  assert inputs.negative_policy(data).kinds == pipeline.DEFAULT_NEGATIVE_KINDS
+  data.negative_kinds = ("none", "macro", "partial")
+  assert inputs.negative_policy(data).kinds == ("none", "macro", "partial")
+  data.negative_kinds = ("none", "blink")
+  with pytest.raises(ValueError, match="'blink'"):
+    inputs.negative_policy(data)

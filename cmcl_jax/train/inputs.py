@@ -136,6 +136,7 @@ def _iterator(loader_fn):
 def negative_policy(data) -> pipeline.NegativePolicy:
   """The training loaders' `NegativePolicy` from the `data` config section."""
   return pipeline.NegativePolicy(
+      kinds=tuple(data.get("negative_kinds", pipeline.DEFAULT_NEGATIVE_KINDS)),
       moving_fraction=data.get("moving_negative_fraction", 0.0),
       moving_top_share=data.get("moving_negative_top_share", 0.1),
       heart_fraction=data.get("heart_negative_fraction", 0.0),

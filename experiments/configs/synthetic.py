@@ -36,6 +36,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       finetune_batch_size=8 if runlocal else 64,
       eval_batch_size=64,
       positive_fraction=0.5,  # ME share of each fine-tuning batch
+      # Window kinds negatives come from (`windows.KINDS`); "partial" windows (part of
+      # an ME, not enough for the ME label) are left out by default.
+      negative_kinds=("none", "macro"),
       # Negatives: this share drawn from the most moving tenth of them (hard
       # negatives, `pipeline.NegativePolicy`), the rest uniformly.
       moving_negative_fraction=0.5,
