@@ -85,6 +85,11 @@ def test_batch_mix_follows_the_policy(tiny_built):
   negatives = collections.Counter(sources[index.negatives()])
   assert uniform["nothing"] == pytest.approx(0.75 * negatives["nothing"]
                                              / len(index.negatives()))
+  assert uniform["part_of_me"] == 0.0  # partial windows are no negatives by default
+  with_partial = planted.batch_mix(
+      index, events, pipeline.NegativePolicy(kinds=("none", "macro", "partial")), 0.25)
+  assert sum(with_partial[s] for s in planted.ME_SOURCES) == pytest.approx(0.25)
+  assert with_partial["part_of_me"] > 0 and sum(with_partial.values()) == pytest.approx(1.0)
   moving = planted.batch_mix(index, events, pipeline.NegativePolicy(moving_fraction=1.0), 0.25)
   assert sum(moving.values()) == pytest.approx(1.0)
   assert moving["nothing"] < uniform["nothing"]

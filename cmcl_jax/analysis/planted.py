@@ -187,8 +187,12 @@ def window_sources(index: pipeline.SplitIndex,
 def batch_mix(index: pipeline.SplitIndex, events: Mapping[str, Sequence[PlantedEvent]],
               policy: pipeline.NegativePolicy, positive_fraction: float) -> dict[str, float]:
   """`SOURCES` kind → expected share of a fine-tuning batch's windows
-  (`pipeline.finetune_loader`: ME windows uniformly, negatives by `policy`)."""
+  (`pipeline.finetune_loader`: ME windows uniformly, negatives by `policy`), plus
+  "part_of_me": negatives on an ME (partial windows, when `policy.kinds` has them);
+  the `ME_SOURCES` shares are ME windows only."""
   sources = window_sources(index, events)
+  negative = np.isin(sources, ME_SOURCES) & (index.label == 0)
+  sources = np.where(negative, "part_of_me", sources)
   positives = index.positives()
   pools = [(1.0 - policy.moving_fraction - policy.heart_fraction,
             index.negatives(policy.kinds)),
@@ -202,5 +206,5 @@ def batch_mix(index: pipeline.SplitIndex, events: Mapping[str, Sequence[PlantedE
     if weight and len(pool):
       for source, count in collections.Counter(sources[pool]).items():
         mix[source] += weight * count / len(pool)
-  return {s: float(mix.get(s, 0.0)) for s in SOURCES}
+  return {s: float(mix.get(s, 0.0)) for s in (*SOURCES, "part_of_me")}
 

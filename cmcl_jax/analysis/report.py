@@ -140,7 +140,8 @@ def write_planted_report(config, workdir: epath.PathLike, builder, folds: dict[s
           "planted event they overlap most; recall per ME kind.", "",
           tables.markdown(sources, list(sources[0])) if sources else "(no stored scores)", "",
           "Expected share of each planted kind in a fine-tuning batch (positives: ME "
-          "windows; negatives by the negative policy), per fold's training split.", "",
+          "windows; negatives by the negative policy; part_of_me: negatives holding part "
+          "of an ME), per fold's training split.", "",
           tables.markdown(mix, list(mix[0])) if mix else "(no folds)"]
   out.mkdir(parents=True, exist_ok=True)
   (out / "planted.md").write_text("\n".join(text) + "\n")
