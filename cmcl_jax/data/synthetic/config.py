@@ -41,10 +41,10 @@ class SyntheticConfig:
       in the coding file. The video alone cannot tell them from MEs; the heart
       can, for the MEs that respond. This is the confound the CCF exists for: real
       video-only spotting has low precision (the paper's Table 3). 0 turns it off.
-      Twice the ME rate by default: at 6 a minute video-only precision was ~0.48 (seeds
-      10–12), far above the paper's (≤ 0.27); at 12, 0.32 (development seed 3). Events that find no
-      room `min_gap_s` from the others are counted in the ground truth ("unplaced"),
-      so the planted rate is lower (~8 a minute in 30 s trials).
+      Twice the ME rate by default: at 6 a minute video-only precision was ~0.48
+      (seeds 10–12), far above the paper's (≤ 0.27); at 12, 0.32 (development seed 3).
+      Events that find no room `min_gap_s` from the others are counted in the ground
+      truth ("unplaced"), so the planted rate is lower (~8 a minute in 30 s trials).
 
   Heart:
     baseline_hr_bpm: (min, max) subject resting HR.

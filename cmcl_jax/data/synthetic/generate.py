@@ -12,6 +12,7 @@ Layout written under `out_dir`:
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime
 import json
@@ -74,8 +75,8 @@ def unplaced_summary(truth: dict) -> str:
   """One line: planted events by kind, and the drawn ones that did not fit."""
   trials = [t for s in truth["subjects"] for t in s["trials"]]
   kinds = ("micro", "macro", "twitch")
-  planted = {k: sum(e["kind"] == k for t in trials for e in t["expressions"]) for k in kinds}
-  planted["twitch"] = sum(len(t["twitches"]) for t in trials)
+  planted = collections.Counter(e["kind"] for t in trials
+                                for e in t["expressions"] + t["twitches"])
   unplaced = {k: sum(t.get("unplaced", {}).get(k, 0) for t in trials) for k in kinds}
   line = "planted: " + ", ".join(f"{planted[k]} {k}" for k in kinds)
   if any(unplaced.values()):
