@@ -93,8 +93,9 @@ def main() -> None:
 
   ours_s = median_time(lambda: heart_rate(ecg, args.sampling_rate, frame_times), args.repeats)
   scan_s = median_time(lambda: signal_problems(ecg, args.sampling_rate), args.repeats)
-  neurokit_s = median_time(lambda: nk.ecg_process(ecg, sampling_rate=args.sampling_rate),
-                           args.repeats)
+  neurokit_s = median_time(
+    lambda: nk.ecg_process(ecg, sampling_rate=args.sampling_rate), args.repeats
+  )
 
   hr = heart_rate(ecg, args.sampling_rate, frame_times)
   # NeuroKit2 skips beats in the first 0.3 s of a record: score the interior only.
@@ -107,11 +108,15 @@ def main() -> None:
   true_hr = np.interp(frame_times, midpoints[regular], 60.0 / np.diff(beats)[regular])
   error = np.abs(hr.hr_bpm - true_hr)[hr.quality]
 
-  print(f"Machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, NeuroKit2 {nk.__version__}")
-  print(f"Recording: {args.minutes:g} min at {args.sampling_rate:g} Hz ({ecg.size:,} samples), "
-        f"{beats.size:,} beats ({ectopic.sum()} premature), HR/HRS at {frame_times.size:,} "
-        f"frames (150 fps); median of {args.repeats} runs.\n")
+  print(
+    f"Machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+    f"NumPy {np.__version__}, NeuroKit2 {nk.__version__}"
+  )
+  print(
+    f"Recording: {args.minutes:g} min at {args.sampling_rate:g} Hz ({ecg.size:,} samples), "
+    f"{beats.size:,} beats ({ectopic.sum()} premature), HR/HRS at {frame_times.size:,} "
+    f"frames (150 fps); median of {args.repeats} runs.\n"
+  )
   print("| step | time (s) |")
   print("|---|---|")
   print(f"| `cmcl_jax.ecg.signal_problems` | {scan_s:.2f} |")

@@ -35,16 +35,17 @@ from data_builders.mecg import mecg_dataset_builder
 
 def _machine() -> str:
   model = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-  name = next((line.split(":", 1)[1].strip() for line in model.splitlines()
-               if line.startswith("Model name")), platform.processor())
+  name = next(
+    (line.split(":", 1)[1].strip() for line in model.splitlines() if line.startswith("Model name")),
+    platform.processor(),
+  )
   return f"{name}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores"
 
 
 def _build(raw: Path, out: Path, config: str, workers: int):
   builder = mecg_dataset_builder.Builder(config=config, data_dir=str(out), num_workers=workers)
   start = time.perf_counter()
-  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-      manual_dir=str(raw)))
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(raw)))
   return builder, time.perf_counter() - start
 
 
@@ -70,8 +71,10 @@ def main():
     tmp = Path(tmp)
     raw = tmp / "raw"
     synthetic.generate(raw, synthetic.preset("tiny"), seed=0, progress=False)
-    print(f"Machine: {_machine()}; config {args.config}; raw: synthetic tiny "
-          f"(3 subjects × 2 trials × 10 s, 96×96 px)\n")
+    print(
+      f"Machine: {_machine()}; config {args.config}; raw: synthetic tiny "
+      f"(3 subjects × 2 trials × 10 s, 96×96 px)\n"
+    )
     print("| build | windows | wall s (median) | windows/s | size on disk |")
     print("|---|---|---|---|---|")
     builder = None
@@ -83,29 +86,34 @@ def main():
       windows_total = sum(s.num_examples for s in builder.info.splits.values())
       size = sum(p.stat().st_size for p in Path(builder.data_dir).rglob("*") if p.is_file())
       median = statistics.median(times)
-      print(f"| {workers} process{'es' if workers > 1 else ''} | {windows_total} | "
-            f"{median:.1f} | {windows_total / median:.0f} | {size / 2**20:.1f} MiB |")
+      print(
+        f"| {workers} process{'es' if workers > 1 else ''} | {windows_total} | "
+        f"{median:.1f} | {windows_total / median:.0f} | {size / 2**20:.1f} MiB |"
+      )
 
     split = "+".join(builder.info.splits.keys())
     common = dict(batch_size=args.batch_size, shard_index=0, shard_count=1)
     loaders = {
-        "pretrain (triplets)": lambda w: pipeline.pretrain_loader(
-            builder, split, seed=0, worker_count=w, **common),
-        "finetune (50 % ME)": lambda w: pipeline.finetune_loader(
-            builder, split, seed=0, worker_count=w, **common),
-        "eval (ordered)": lambda w: pipeline.eval_loader(builder, split, worker_count=w,
-                                                         **common),
+      "pretrain (triplets)": lambda w: pipeline.pretrain_loader(
+        builder, split, seed=0, worker_count=w, **common
+      ),
+      "finetune (50 % ME)": lambda w: pipeline.finetune_loader(
+        builder, split, seed=0, worker_count=w, **common
+      ),
+      "eval (ordered)": lambda w: pipeline.eval_loader(builder, split, worker_count=w, **common),
     }
     eval_batches = pipeline.eval_steps(
-        sum(s.num_examples for s in builder.info.splits.values()), args.batch_size, 1)
+      sum(s.num_examples for s in builder.info.splits.values()), args.batch_size, 1
+    )
     print(f"\n| loader (batch {args.batch_size}) | grain workers | batches/s | windows/s |")
     print("|---|---|---|---|")
     for name, make in loaders.items():
       windows_per_batch = args.batch_size * (3 if name.startswith("pretrain") else 1)
       batches = min(args.batches, eval_batches - 1) if name.startswith("eval") else args.batches
       for workers in (0, args.workers):
-        rate = statistics.median(_loader_rate(lambda: make(workers), batches)
-                                 for _ in range(args.runs))
+        rate = statistics.median(
+          _loader_rate(lambda: make(workers), batches) for _ in range(args.runs)
+        )
         print(f"| {name} | {workers} | {rate:.1f} | {rate * windows_per_batch:.0f} |")
 
 

@@ -26,7 +26,12 @@ from absl import app, flags
 from flax import nnx
 
 from cmcl_jax.models import (
-    PRESETS, CMCLNet, count_parameters, example_batch, model_config, xla_flops,
+  PRESETS,
+  CMCLNet,
+  count_parameters,
+  example_batch,
+  model_config,
+  xla_flops,
 )
 
 _PRESET = flags.DEFINE_enum("preset", "default", PRESETS, "Preset to time.")
@@ -79,26 +84,32 @@ def downsampling_table(batch_size: int, repeats: int) -> str:
   x = jax.random.normal(jax.random.key(0), (batch_size, 16, 20, 20, 16))
   w = jax.random.normal(jax.random.key(1), (3, 3, 3, 16, 32))
   conv = lambda x, stride: jax.lax.conv_general_dilated(
-      x, w, stride, "SAME", dimension_numbers=("NDHWC", "DHWIO", "NDHWC"))
+    x, w, stride, "SAME", dimension_numbers=("NDHWC", "DHWIO", "NDHWC")
+  )
   variants = {
-      "strided convolution": lambda x: conv(x, (2, 2, 2)),
-      "average pool, stride-1 convolution": lambda x: conv(
-          nnx.avg_pool(x, (2, 2, 2), (2, 2, 2), padding="SAME"), (1, 1, 1)),
+    "strided convolution": lambda x: conv(x, (2, 2, 2)),
+    "average pool, stride-1 convolution": lambda x: conv(
+      nnx.avg_pool(x, (2, 2, 2), (2, 2, 2), padding="SAME"), (1, 1, 1)
+    ),
   }
-  rows = [f"| downsampling, batch {batch_size} | forward ms | input-gradient ms |",
-          "|---|---:|---:|"]
+  rows = [
+    f"| downsampling, batch {batch_size} | forward ms | input-gradient ms |",
+    "|---|---:|---:|",
+  ]
   for name, fn in variants.items():
     input_grad = jax.jit(jax.grad(lambda x: jnp.sum(fn(x) ** 2)))
-    rows.append(f"| {name} | {median_seconds(jax.jit(fn), x, repeats=repeats) * 1e3:.1f} "
-                f"| {median_seconds(input_grad, x, repeats=repeats) * 1e3:.1f} |")
+    rows.append(
+      f"| {name} | {median_seconds(jax.jit(fn), x, repeats=repeats) * 1e3:.1f} "
+      f"| {median_seconds(input_grad, x, repeats=repeats) * 1e3:.1f} |"
+    )
   return "\n".join(rows)
 
 
 def cost_table() -> str:
   rows = [
-      "| preset | encoder params | CMCLNet params | forward GFLOP / sample "
-      "| fwd+bwd GFLOP / sample | tokens (video, ECG) |",
-      "|---|---:|---:|---:|---:|---|",
+    "| preset | encoder params | CMCLNet params | forward GFLOP / sample "
+    "| fwd+bwd GFLOP / sample | tokens (video, ECG) |",
+    "|---|---:|---:|---:|---:|---|",
   ]
   for preset in PRESETS:
     model = build(preset, abstract=True)
@@ -106,10 +117,10 @@ def cost_table() -> str:
     params, forward, grad = encoder_functions(encoder)
     batch = example_batch(encoder, 1)
     rows.append(
-        f"| {preset} | {count_parameters(encoder):,} | {count_parameters(model):,} "
-        f"| {xla_flops(forward, params, batch) / 1e9:.3f} "
-        f"| {xla_flops(grad, params, batch) / 1e9:.3f} "
-        f"| {encoder.video_embed.num_patches}, {encoder.ecg_embed.num_patches} |"
+      f"| {preset} | {count_parameters(encoder):,} | {count_parameters(model):,} "
+      f"| {xla_flops(forward, params, batch) / 1e9:.3f} "
+      f"| {xla_flops(grad, params, batch) / 1e9:.3f} "
+      f"| {encoder.video_embed.num_patches}, {encoder.ecg_embed.num_patches} |"
     )
   return "\n".join(rows)
 
@@ -120,37 +131,38 @@ def speed_table(preset: str, batch_size: int, repeats: int, matmul_size: int) ->
   batch = {k: jnp.asarray(v) for k, v in example_batch(encoder, batch_size).items()}
   peak = matmul_flops_per_second(matmul_size, repeats)
   rows = [
-      f"| {preset} encoder, batch {batch_size} | ms / sample | GFLOP / sample "
-      "| achieved GFLOP/s | share of matmul rate |",
-      "|---|---:|---:|---:|---:|",
+    f"| {preset} encoder, batch {batch_size} | ms / sample | GFLOP / sample "
+    "| achieved GFLOP/s | share of matmul rate |",
+    "|---|---:|---:|---:|---:|",
   ]
   for name, fn in (("forward", forward), ("forward + backward", grad)):
     flops = xla_flops(fn, params, batch) / batch_size
     seconds = median_seconds(fn, params, batch, repeats=repeats) / batch_size
     rows.append(
-        f"| {name} | {seconds * 1e3:.2f} | {flops / 1e9:.3f} "
-        f"| {flops / seconds / 1e9:.1f} | {flops / seconds / peak:.0%} |"
+      f"| {name} | {seconds * 1e3:.2f} | {flops / 1e9:.3f} "
+      f"| {flops / seconds / 1e9:.1f} | {flops / seconds / peak:.0%} |"
     )
   rows.append(
-      f"| float32 matmul {matmul_size}×{matmul_size} (reference) | | "
-      f"| {peak / 1e9:.1f} | 100% |"
+    f"| float32 matmul {matmul_size}×{matmul_size} (reference) | | | {peak / 1e9:.1f} | 100% |"
   )
   return "\n".join(rows)
 
 
 def main(argv):
   del argv
-  print(f"jax {jax.__version__}, backend {jax.default_backend()}, "
-        f"{jax.device_count()} device(s), {platform.machine()}, "
-        f"{os.cpu_count()} CPUs\n")
+  print(
+    f"jax {jax.__version__}, backend {jax.default_backend()}, "
+    f"{jax.device_count()} device(s), {platform.machine()}, "
+    f"{os.cpu_count()} CPUs\n"
+  )
   print(cost_table(), "\n")
   # Other work on a shared machine slows every row alike; the load says how much.
   load_before = os.getloadavg()[0]
-  print(speed_table(_PRESET.value, _BATCH_SIZE.value, _REPEATS.value,
-                    _MATMUL_SIZE.value), "\n")
+  print(speed_table(_PRESET.value, _BATCH_SIZE.value, _REPEATS.value, _MATMUL_SIZE.value), "\n")
   print(downsampling_table(_BATCH_SIZE.value, _REPEATS.value))
-  print(f"\n1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
-        "the timings.")
+  print(
+    f"\n1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after the timings."
+  )
 
 
 if __name__ == "__main__":

@@ -64,8 +64,7 @@ class TemporalBlock(nn.Module):
     super().__init__()
 
     def conv():
-      return nn.Conv1d(channels, channels, kernel, dilation=dilation, padding="same",
-                       bias=False)
+      return nn.Conv1d(channels, channels, kernel, dilation=dilation, padding="same", bias=False)
 
     groups = math.gcd(channels, 8)
     self.conv1, self.norm1 = conv(), nn.GroupNorm(groups, channels, eps=1e-6)
@@ -90,8 +89,9 @@ class CrossAttention(nn.Module):
     def split(t):
       return t.reshape(b, t.shape[1], self.heads, d // self.heads).transpose(1, 2)
 
-    out = F.scaled_dot_product_attention(split(self.query(x_q)), split(self.key(x_kv)),
-                                         split(self.value(x_kv)))
+    out = F.scaled_dot_product_attention(
+      split(self.query(x_q)), split(self.key(x_kv)), split(self.value(x_kv))
+    )
     return self.dropout(self.out(out.transpose(1, 2).reshape(b, nq, d)))
 
 
@@ -104,8 +104,13 @@ class StreamLayer(nn.Module):
     self.attention = CrossAttention(dim, heads, dropout)
     self.norm_mlp = nn.LayerNorm(dim, eps=1e-6)
     hidden = int(dim * mlp_ratio)
-    self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout),
-                             nn.Linear(hidden, dim), nn.Dropout(dropout))
+    self.mlp = nn.Sequential(
+      nn.Linear(dim, hidden),
+      nn.GELU(),
+      nn.Dropout(dropout),
+      nn.Linear(hidden, dim),
+      nn.Dropout(dropout),
+    )
 
   def forward(self, x, context):
     x = x + self.attention(self.norm_attn(x), context)
@@ -119,13 +124,24 @@ class TorchCMCLNet(nn.Module):
     super().__init__()
     e, h = config["encoder"], config["heads"]
     if (e["modality"], e["query_from"], e["fusion"]) != ("both", "own", "concat"):
-      raise ValueError("the PyTorch twin implements modality='both', query_from='own', "
-                       "fusion='concat' only")
+      raise ValueError(
+        "the PyTorch twin implements modality='both', query_from='own', fusion='concat' only"
+      )
     shape, stages = tuple(e["flow_shape"]), []
     for index, (c_in, c_out, stride) in enumerate(
-        zip((2, *e["video_channels"][:-1]), e["video_channels"], e["video_strides"])):
-      stages.append(ConvStage(shape, c_in, c_out, e["video_kernel_size"], stride,
-                              e["channel_reduction"], pool_first=index > 0))
+      zip((2, *e["video_channels"][:-1]), e["video_channels"], e["video_strides"])
+    ):
+      stages.append(
+        ConvStage(
+          shape,
+          c_in,
+          c_out,
+          e["video_kernel_size"],
+          stride,
+          e["channel_reduction"],
+          pool_first=index > 0,
+        )
+      )
       shape = tuple(-(-n // s) for n, s in zip(shape, stride))
     self.video_backbone = nn.Sequential(*stages)
     self.tubelet = tuple(e["video_tubelet"])
@@ -134,28 +150,32 @@ class TorchCMCLNet(nn.Module):
     self.video_embed = nn.Linear(math.prod(self.tubelet) * channels, dim)
     self.video_position = nn.Parameter(0.02 * torch.randn(video_tokens, dim))
     self.ecg_stem = nn.Conv1d(1, e["ecg_channels"], 7, padding="same")
-    self.ecg_blocks = nn.Sequential(*[
-        TemporalBlock(e["ecg_channels"], e["ecg_kernel_size"], d)
-        for d in e["ecg_dilations"]])
+    self.ecg_blocks = nn.Sequential(
+      *[TemporalBlock(e["ecg_channels"], e["ecg_kernel_size"], d) for d in e["ecg_dilations"]]
+    )
     self.feature_projection = nn.Linear(e["ecg_num_features"], e["ecg_channels"])
     self.ecg_patch = e["ecg_patch"]
     self.ecg_embed = nn.Linear(self.ecg_patch * e["ecg_channels"], dim)
-    self.ecg_position = nn.Parameter(
-        0.02 * torch.randn(e["ecg_length"] // self.ecg_patch, dim))
+    self.ecg_position = nn.Parameter(0.02 * torch.randn(e["ecg_length"] // self.ecg_patch, dim))
 
     def layers():
-      return nn.ModuleList([StreamLayer(dim, e["num_heads"], e["mlp_ratio"], e["dropout"])
-                            for _ in range(e["depth"])])
+      return nn.ModuleList(
+        [StreamLayer(dim, e["num_heads"], e["mlp_ratio"], e["dropout"]) for _ in range(e["depth"])]
+      )
 
     self.video_layers, self.ecg_layers = layers(), layers()
     self.video_norm, self.ecg_norm = nn.LayerNorm(dim, eps=1e-6), nn.LayerNorm(dim, eps=1e-6)
     self.projection_head = nn.Sequential(
-        nn.Linear(2 * dim, h["projection_hidden_dim"]), nn.GELU(),
-        nn.Linear(h["projection_hidden_dim"], h["projection_dim"]))
+      nn.Linear(2 * dim, h["projection_hidden_dim"]),
+      nn.GELU(),
+      nn.Linear(h["projection_hidden_dim"], h["projection_dim"]),
+    )
     self.classifier = nn.Sequential(
-        nn.Linear(2 * dim, h["classifier_hidden_dim"]), nn.GELU(),
-        nn.Dropout(h["classifier_dropout"]),
-        nn.Linear(h["classifier_hidden_dim"], h.get("num_classes", 2)))
+      nn.Linear(2 * dim, h["classifier_hidden_dim"]),
+      nn.GELU(),
+      nn.Dropout(h["classifier_dropout"]),
+      nn.Linear(h["classifier_hidden_dim"], h.get("num_classes", 2)),
+    )
 
   def encode(self, batch):
     """Fused embedding (B, 2·dim) from a JAX-layout batch of tensors."""
@@ -190,8 +210,9 @@ def batch_hard_triplet_loss(embeddings, labels, margin: float, anchor_mask):
   hardest_positive = dist.masked_fill(~positive, -math.inf).amax(1)
   hardest_negative = dist.masked_fill(same, math.inf).amin(1)
   valid = positive.any(1) & (~same).any(1) & anchor_mask
-  hinge = F.relu(torch.where(valid, hardest_positive - hardest_negative + margin,
-                             torch.zeros_like(dist[:, 0])))
+  hinge = F.relu(
+    torch.where(valid, hardest_positive - hardest_negative + margin, torch.zeros_like(dist[:, 0]))
+  )
   return hinge.sum() / valid.sum().clamp_min(1)
 
 
@@ -200,13 +221,24 @@ def make_optimizer(model: TorchCMCLNet, stage) -> torch.optim.AdamW:
   groups = []
   for name in stage["trainable"]:
     factor = dict(stage["lr_multipliers"]).get(name, 1.0)
-    params = list(getattr(model, name).parameters()) if name != "encoder" else [
-        p for n, p in model.named_parameters()
-        if not n.startswith(("projection_head", "classifier"))]
+    params = (
+      list(getattr(model, name).parameters())
+      if name != "encoder"
+      else [
+        p
+        for n, p in model.named_parameters()
+        if not n.startswith(("projection_head", "classifier"))
+      ]
+    )
     for decay in (True, False):
       chosen = [p for p in params if (p.ndim >= 2) == decay]
-      groups.append({"params": chosen, "lr": stage["lr"] * factor,
-                     "weight_decay": stage["weight_decay"] if decay else 0.0})
+      groups.append(
+        {
+          "params": chosen,
+          "lr": stage["lr"] * factor,
+          "weight_decay": stage["weight_decay"] if decay else 0.0,
+        }
+      )
   return torch.optim.AdamW(groups)
 
 

@@ -29,8 +29,8 @@ from benchmarks import torch_cmcl
 from cmcl_jax.train import optim, sharding, state as state_lib, steps as steps_lib
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", "experiments/configs/synthetic.py", "Experiment config (model, batches, "
-    "optimizer).")
+  "config", "experiments/configs/synthetic.py", "Experiment config (model, batches, optimizer)."
+)
 _RUNS = flags.DEFINE_integer("runs", 5, "Timed runs per stage and framework.")
 _STEPS = flags.DEFINE_integer("steps", 3, "Steps per timed run.")
 
@@ -39,10 +39,10 @@ def _windows(encoder, count, rng):
   t, h, w = encoder.flow_shape
   labels = np.arange(count) % 2
   return {
-      "flow": rng.standard_normal((count, t, h, w, 2), np.float32),
-      "ecg": rng.standard_normal((count, encoder.ecg_length, 1), np.float32),
-      "ecg_features": rng.standard_normal((count, encoder.ecg_num_features), np.float32),
-      "label": labels.astype(np.int32),
+    "flow": rng.standard_normal((count, t, h, w, 2), np.float32),
+    "ecg": rng.standard_normal((count, encoder.ecg_length, 1), np.float32),
+    "ecg_features": rng.standard_normal((count, encoder.ecg_num_features), np.float32),
+    "label": labels.astype(np.int32),
   }
 
 
@@ -79,8 +79,7 @@ def time_jax(stage, config, batch, runs, steps):
   def run(n):
     current = holder[0]
     for _ in range(n):
-      current, metrics = train(current, device_batch,
-                               jax.random.fold_in(current.rng, current.step))
+      current, metrics = train(current, device_batch, jax.random.fold_in(current.rng, current.step))
     jax.block_until_ready(metrics)
     holder[0] = current
 
@@ -97,16 +96,22 @@ def time_torch(stage, config, batch, runs, steps):
   model = torch_cmcl.TorchCMCLNet(config.model).train()
   stage_config = config[stage]
   optimizer = torch_cmcl.make_optimizer(model, stage_config)
-  to_torch = lambda tree: {k: to_torch(v) if isinstance(v, dict) else torch.from_numpy(
-      v.astype(np.int64) if k == "label" else v) for k, v in tree.items()}
+  to_torch = lambda tree: {
+    k: to_torch(v)
+    if isinstance(v, dict)
+    else torch.from_numpy(v.astype(np.int64) if k == "label" else v)
+    for k, v in tree.items()
+  }
   batch = to_torch(batch)
   if stage == "pretrain":
-    step = lambda: torch_cmcl.pretrain_step(model, optimizer, batch, stage_config.margin,
-                                            stage_config.clip_norm)
+    step = lambda: torch_cmcl.pretrain_step(
+      model, optimizer, batch, stage_config.margin, stage_config.clip_norm
+    )
   else:
     weights = torch.tensor(stage_config.class_weights, dtype=torch.float32)
-    step = lambda: torch_cmcl.finetune_step(model, optimizer, batch, weights,
-                                            stage_config.clip_norm)
+    step = lambda: torch_cmcl.finetune_step(
+      model, optimizer, batch, weights, stage_config.clip_norm
+    )
 
   def run(n):
     for _ in range(n):
@@ -118,11 +123,15 @@ def time_torch(stage, config, batch, runs, steps):
 
 def machine() -> str:
   lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-  model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines()
-                if line.startswith("Model name")), platform.processor())
-  return (f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-          f"jax {jax.__version__}, torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads)")
+  model = next(
+    (line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")),
+    platform.processor(),
+  )
+  return (
+    f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+    f"jax {jax.__version__}, torch {torch.__version__} "
+    f"({torch.get_num_threads()} threads)"
+  )
 
 
 def main(argv):
@@ -130,18 +139,26 @@ def main(argv):
   config, runs, steps = _CONFIG.value, _RUNS.value, _STEPS.value
   rng = np.random.default_rng(0)
   print(f"machine: {machine()}; devices {jax.devices()}")
-  print("\n| stage | batch (windows) | JAX steps/s | JAX samples/s | PyTorch steps/s | "
-        "PyTorch samples/s | JAX / PyTorch | JAX compile s |")
+  print(
+    "\n| stage | batch (windows) | JAX steps/s | JAX samples/s | PyTorch steps/s | "
+    "PyTorch samples/s | JAX / PyTorch | JAX compile s |"
+  )
   print("|---|---|---|---|---|---|---|---|")
   for stage in ("pretrain", "finetune"):
     batch = _batch(stage, config, rng)
-    windows = (3 * config.data.pretrain_batch_size if stage == "pretrain"
-               else config.data.finetune_batch_size)
+    windows = (
+      3 * config.data.pretrain_batch_size
+      if stage == "pretrain"
+      else config.data.finetune_batch_size
+    )
     jax_rate, compile_s = time_jax(stage, config, batch, runs, steps)
     torch_rate = time_torch(stage, config, batch, runs, steps)
-    print(f"| {stage} | {windows} | {jax_rate:.2f} | {jax_rate * windows:.0f} | "
-          f"{torch_rate:.2f} | {torch_rate * windows:.0f} | "
-          f"{jax_rate / torch_rate:.2f} | {compile_s:.0f} |", flush=True)
+    print(
+      f"| {stage} | {windows} | {jax_rate:.2f} | {jax_rate * windows:.0f} | "
+      f"{torch_rate:.2f} | {torch_rate * windows:.0f} | "
+      f"{jax_rate / torch_rate:.2f} | {compile_s:.0f} |",
+      flush=True,
+    )
 
 
 if __name__ == "__main__":

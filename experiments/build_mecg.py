@@ -21,5 +21,9 @@ def main(args: build.Args) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=cli_utils.make_flags_parser(
-      build.Args, description="Build a TFDS dataset (the `tfds build` command)"))
+  app.run(
+    main,
+    flags_parser=cli_utils.make_flags_parser(
+      build.Args, description="Build a TFDS dataset (the `tfds build` command)"
+    ),
+  )

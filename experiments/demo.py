@@ -26,22 +26,28 @@ from cmcl_jax.spotting import loso
 from experiments import end_to_end
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", str(Path(__file__).parent / "configs" / "loso_synthetic.py"),
-    "LOSO experiment config.")
+  "config", str(Path(__file__).parent / "configs" / "loso_synthetic.py"), "LOSO experiment config."
+)
 _WORKDIR = flags.DEFINE_string("workdir", "workdir/demo", "Output folder.")
-_SYNTHETIC = flags.DEFINE_enum("synthetic", "demo", sorted(synthetic.PRESETS),
-                               "Synthetic MECG size preset.")
+_SYNTHETIC = flags.DEFINE_enum(
+  "synthetic", "demo", sorted(synthetic.PRESETS), "Synthetic MECG size preset."
+)
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the synthetic data.")
 _SET = flags.DEFINE_multi_string(
-    "set", [], "Override a synthetic field (`SyntheticConfig`): name=value.")
+  "set", [], "Override a synthetic field (`SyntheticConfig`): name=value."
+)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   loso.quiet_checkpoint_logs()
-  end_to_end.run(_CONFIG.value, Path(_WORKDIR.value),
-                 end_to_end.synthetic_config(_SYNTHETIC.value, _SET.value), _SEED.value)
+  end_to_end.run(
+    _CONFIG.value,
+    Path(_WORKDIR.value),
+    end_to_end.synthetic_config(_SYNTHETIC.value, _SET.value),
+    _SEED.value,
+  )
 
 
 if __name__ == "__main__":

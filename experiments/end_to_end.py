@@ -57,8 +57,9 @@ class _Timings:
     if state != "done" or stage not in self.seconds:
       self.seconds[stage] = seconds
       (self.resumed.add if state == "resumed" else self.resumed.discard)(stage)
-    self.path.write_text(json.dumps({"seconds": self.seconds,
-                                     "resumed": sorted(self.resumed)}, indent=1))
+    self.path.write_text(
+      json.dumps({"seconds": self.seconds, "resumed": sorted(self.resumed)}, indent=1)
+    )
 
 
 def run(config, workdir: Path, raw_config: synthetic.SyntheticConfig, seed: int) -> dict:
@@ -83,9 +84,11 @@ def run(config, workdir: Path, raw_config: synthetic.SyntheticConfig, seed: int)
   workdir.mkdir(parents=True, exist_ok=True)
   timings = _Timings(workdir)
 
-  start = _stage(f"1/4 synthesize ({raw_config.num_subjects} subjects × "
-                 f"{raw_config.trials_per_subject} trials × {raw_config.trial_seconds:g} s, "
-                 f"seed {seed}) → {raw}")
+  start = _stage(
+    f"1/4 synthesize ({raw_config.num_subjects} subjects × "
+    f"{raw_config.trials_per_subject} trials × {raw_config.trial_seconds:g} s, "
+    f"seed {seed}) → {raw}"
+  )
   done = synthetic.is_generated(raw, raw_config, seed)
   if not done:
     synthetic.generate(raw, raw_config, seed=seed)
@@ -94,8 +97,7 @@ def run(config, workdir: Path, raw_config: synthetic.SyntheticConfig, seed: int)
   start = _stage(f"2/4 build mecg/{config.data.tfds_config} → {data_dir}")
   builder = mecg_dataset_builder.Builder(config=config.data.tfds_config, data_dir=str(data_dir))
   done = builder.is_prepared()
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir=str(raw)))
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(raw)))
   timings.record("build", time.perf_counter() - start, "done" if done else "fresh")
 
   start = _stage("3/4 leave-one-subject-out: train, spot, filter, evaluate")
@@ -107,14 +109,18 @@ def run(config, workdir: Path, raw_config: synthetic.SyntheticConfig, seed: int)
 
   start = _stage(f"4/4 tables and figures → {workdir / 'results'}")
   summary = report.write_report(config, workdir / "loso", builder, folds, workdir / "results")
-  summary["planted"] = report.write_planted_report(config, workdir / "loso", builder, folds,
-                                                   raw, workdir / "results")
+  summary["planted"] = report.write_planted_report(
+    config, workdir / "loso", builder, folds, raw, workdir / "results"
+  )
   visual_inspection.draw_trial(raw, None, workdir / "figures", faces=True)
   timings.record("report", time.perf_counter() - start, "fresh")
 
   print("\n" + report.tables.markdown(summary["table3"], ["variant", *report.tables.COLUMNS]))
   seconds = timings.seconds
-  print("\n" + "  ".join(f"{k} {v:.0f} s" for k, v in seconds.items())
-        + f"  total {sum(seconds.values()) / 60:.1f} min"
-        + (f" (resumed: {', '.join(sorted(timings.resumed))})" if timings.resumed else ""))
+  print(
+    "\n"
+    + "  ".join(f"{k} {v:.0f} s" for k, v in seconds.items())
+    + f"  total {sum(seconds.values()) / 60:.1f} min"
+    + (f" (resumed: {', '.join(sorted(timings.resumed))})" if timings.resumed else "")
+  )
   return {"summary": summary, "timings": dict(seconds), "resumed": sorted(timings.resumed)}

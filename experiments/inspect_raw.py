@@ -23,10 +23,13 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   raw, rows, problems = summary.summarize_layout(
-      _ROOT.value, _CODING_FILE.value, _CHECK_ECG.value, _EXPECTED_RATE.value)
+    _ROOT.value, _CODING_FILE.value, _CHECK_ECG.value, _EXPECTED_RATE.value
+  )
   print(summary.markdown_table(rows))
-  print(f"\ncoding file {raw.coding_file.name}: {len(raw.findings)} findings "
-        f"{coding.summarize_findings(raw.findings)}")
+  print(
+    f"\ncoding file {raw.coding_file.name}: {len(raw.findings)} findings "
+    f"{coding.summarize_findings(raw.findings)}"
+  )
   print(f"{len(problems)} problems")
   for problem in problems:
     print(f"  [{problem.code}] {problem.where}: {problem.message}")

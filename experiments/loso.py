@@ -21,8 +21,9 @@ from cmcl_jax.train import inputs
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output folder.", required=True)
-_REPORT_ONLY = flags.DEFINE_bool("report_only", False,
-                                 "Only combine finished folds into the results.")
+_REPORT_ONLY = flags.DEFINE_bool(
+  "report_only", False, "Only combine finished folds into the results."
+)
 
 
 def main(argv):
@@ -31,8 +32,10 @@ def main(argv):
   loso.quiet_checkpoint_logs()
   config = _CONFIG.value
   if config is None or "loso" not in config:
-    raise app.UsageError("--config must be a LOSO config (with a `loso` section), e.g. "
-                         "experiments/configs/loso_synthetic.py")
+    raise app.UsageError(
+      "--config must be a LOSO config (with a `loso` section), e.g. "
+      "experiments/configs/loso_synthetic.py"
+    )
   try:
     builder = inputs.open_builder(config.data)
     if _REPORT_ONLY.value:

@@ -28,17 +28,31 @@ from cmcl_jax.spotting import loso
 from experiments import end_to_end
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", str(Path(__file__).parent / "configs" / "loso_synthetic.py"),
-    "LOSO experiment config (its seed is replaced by each study seed).")
+  "config",
+  str(Path(__file__).parent / "configs" / "loso_synthetic.py"),
+  "LOSO experiment config (its seed is replaced by each study seed).",
+)
 _WORKDIR = flags.DEFINE_string("workdir", "workdir/seeds", "Output folder.")
 _SEEDS = flags.DEFINE_list("seeds", ["22", "23", "24"], "Seeds (data and training).")
-_SYNTHETIC = flags.DEFINE_enum("synthetic", "demo", sorted(synthetic.PRESETS),
-                               "Synthetic MECG size preset.")
+_SYNTHETIC = flags.DEFINE_enum(
+  "synthetic", "demo", sorted(synthetic.PRESETS), "Synthetic MECG size preset."
+)
 _SET = flags.DEFINE_multi_string(
-    "set", [], "Override a synthetic field (`SyntheticConfig`): name=value.")
+  "set", [], "Override a synthetic field (`SyntheticConfig`): name=value."
+)
 
-SUMMARY_COLUMNS = ("variant", "f1_mean", "f1_sd", "f1_min", "f1_max", "precision_mean",
-                   "precision_sd", "recall_mean", "recall_sd", "tp_fp_fn")
+SUMMARY_COLUMNS = (
+  "variant",
+  "f1_mean",
+  "f1_sd",
+  "f1_min",
+  "f1_max",
+  "precision_mean",
+  "precision_sd",
+  "recall_mean",
+  "recall_sd",
+  "tp_fp_fn",
+)
 
 
 def main(argv):
@@ -54,15 +68,20 @@ def main(argv):
     print(f"\n##### seed {seed} ({number}/{len(seeds)}) #####", flush=True)
     config = _CONFIG.value.copy_and_resolve_references()
     config.seed = seed
-    outcome = end_to_end.run(config, workdir / f"seed_{seed}",
-                             end_to_end.synthetic_config(_SYNTHETIC.value, _SET.value), seed)
+    outcome = end_to_end.run(
+      config,
+      workdir / f"seed_{seed}",
+      end_to_end.synthetic_config(_SYNTHETIC.value, _SET.value),
+      seed,
+    )
     table3[seed] = outcome["summary"]["table3"]
     minutes[seed] = sum(outcome["timings"].values()) / 60
     sources += outcome["summary"]["planted"]["sources"]
 
   rows = seeds_lib.seed_rows(table3)
-  tables.write_table(rows, workdir, "seed_study",
-                     [*SUMMARY_COLUMNS, *(f"f1_seed{s}" for s in seeds)])
+  tables.write_table(
+    rows, workdir, "seed_study", [*SUMMARY_COLUMNS, *(f"f1_seed{s}" for s in seeds)]
+  )
   eta = _CONFIG.value.loso.ccf.eta
   names = {key: name.format(eta=eta) for key, name in report.VARIANT_NAMES.items()}
   checks = seeds_lib.claims(table3, names)

@@ -35,8 +35,9 @@ _ECG = flags.DEFINE_string("ecg", None, "ECG file of the trial (starts at frame 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Run folder of a trained model.")
 _OUT = flags.DEFINE_string("out", "spotted", "Output folder.")
 _ETA = flags.DEFINE_float("eta", ccf_lib.PAPER_ETA, "CCF factor η.")
-_THRESHOLD = flags.DEFINE_float("threshold", None, "Score threshold of the peak rule "
-                                "(default: the run's config).")
+_THRESHOLD = flags.DEFINE_float(
+  "threshold", None, "Score threshold of the peak rule (default: the run's config)."
+)
 flags.mark_flags_as_required(["video", "ecg", "checkpoint"])
 
 
@@ -65,38 +66,73 @@ def main(argv):
     run = single_trial.load_run(_CHECKPOINT.value)
   except FileNotFoundError as error:
     raise app.UsageError(str(error)) from None
-  print(f"model: {_CHECKPOINT.value} (fine-tuning step {run.step}, modality "
-        f"{run.config.model.encoder.modality})", flush=True)
+  print(
+    f"model: {_CHECKPOINT.value} (fine-tuning step {run.step}, modality "
+    f"{run.config.model.encoder.modality})",
+    flush=True,
+  )
   spotting = spotting_settings(Path(_CHECKPOINT.value), run.config)
-  spotted = single_trial.spot_trial(_VIDEO.value, _ECG.value, run, spotting=spotting,
-                                    eta=_ETA.value)
+  spotted = single_trial.spot_trial(
+    _VIDEO.value, _ECG.value, run, spotting=spotting, eta=_ETA.value
+  )
   out = Path(_OUT.value)
   out.mkdir(parents=True, exist_ok=True)
   stem = Path(_VIDEO.value).stem
   rows = spotted.intervals
-  columns = ["onset_frame", "apex_frame", "offset_frame", "onset_s", "apex_s", "offset_s",
-             "score", "hrs_bpm_per_s", "hrs_ratio", "kept_by_ccf"]
+  columns = [
+    "onset_frame",
+    "apex_frame",
+    "offset_frame",
+    "onset_s",
+    "apex_s",
+    "offset_s",
+    "score",
+    "hrs_bpm_per_s",
+    "hrs_ratio",
+    "kept_by_ccf",
+  ]
   pd.DataFrame(rows, columns=columns).to_csv(out / f"{stem}_intervals.csv", index=False)
-  (out / f"{stem}_intervals.json").write_text(json.dumps({
-      "video": str(Path(_VIDEO.value).resolve()), "ecg": str(Path(_ECG.value).resolve()),
-      "checkpoint": str(Path(_CHECKPOINT.value).resolve()), "step": run.step,
-      "fps": spotted.fps, "frame_count": spotted.frame_count,
-      "spotting": spotting.to_dict(), "eta": spotted.eta,
-      "mean_hrs_bpm_per_s": spotted.mean_hrs, "hrs_threshold": spotted.hrs_threshold,
-      "face": spotted.record["face"], "problems": spotted.record["problems"],
-      "intervals": rows}, indent=1))
+  (out / f"{stem}_intervals.json").write_text(
+    json.dumps(
+      {
+        "video": str(Path(_VIDEO.value).resolve()),
+        "ecg": str(Path(_ECG.value).resolve()),
+        "checkpoint": str(Path(_CHECKPOINT.value).resolve()),
+        "step": run.step,
+        "fps": spotted.fps,
+        "frame_count": spotted.frame_count,
+        "spotting": spotting.to_dict(),
+        "eta": spotted.eta,
+        "mean_hrs_bpm_per_s": spotted.mean_hrs,
+        "hrs_threshold": spotted.hrs_threshold,
+        "face": spotted.record["face"],
+        "problems": spotted.record["problems"],
+        "intervals": rows,
+      },
+      indent=1,
+    )
+  )
   figure = figures.plot_spotting_trial(
-      spotted.curve, spotted.threshold, spotted.candidates[spotted.kept],
-      spotted.candidates[~spotted.kept], (), spotted.hrs, spotted.hrs_threshold,
-      spotted.fps, title=f"{stem}: {int(spotted.kept.sum())} kept of "
-      f"{len(spotted.candidates)} candidates (η = {spotted.eta:g})")
+    spotted.curve,
+    spotted.threshold,
+    spotted.candidates[spotted.kept],
+    spotted.candidates[~spotted.kept],
+    (),
+    spotted.hrs,
+    spotted.hrs_threshold,
+    spotted.fps,
+    title=f"{stem}: {int(spotted.kept.sum())} kept of "
+    f"{len(spotted.candidates)} candidates (η = {spotted.eta:g})",
+  )
   figure.savefig(out / f"{stem}_spotting.png", dpi=110)
   for problem in spotted.record["problems"]:
     print(f"warning: {problem['code']}: {problem['message']}")
-  print(f"{len(rows)} candidates, {int(spotted.kept.sum())} kept by the CCF "
-        f"(η = {spotted.eta:g}, HRS threshold {spotted.hrs_threshold:.2f} bpm/s); wrote "
-        f"{out / (stem + '_intervals.csv')}, .json and {stem}_spotting.png in "
-        f"{time.perf_counter() - started:.0f} s")
+  print(
+    f"{len(rows)} candidates, {int(spotted.kept.sum())} kept by the CCF "
+    f"(η = {spotted.eta:g}, HRS threshold {spotted.hrs_threshold:.2f} bpm/s); wrote "
+    f"{out / (stem + '_intervals.csv')}, .json and {stem}_spotting.png in "
+    f"{time.perf_counter() - started:.0f} s"
+  )
 
 
 if __name__ == "__main__":

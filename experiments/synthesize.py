@@ -31,9 +31,11 @@ def main(argv):
   truth = synthetic.generate(_OUT.value, config, seed=_SEED.value)
   trials = [t for s in truth["subjects"] for t in s["trials"]]
   kinds = [e["kind"] for t in trials for e in t["expressions"]]
-  print(f"wrote {len(truth['subjects'])} subjects, {len(trials)} trials, "
-        f"{kinds.count('micro')} MEs and {kinds.count('macro')} macro-expressions to "
-        f"{_OUT.value} in {time.perf_counter() - start:.1f} s")
+  print(
+    f"wrote {len(truth['subjects'])} subjects, {len(trials)} trials, "
+    f"{kinds.count('micro')} MEs and {kinds.count('macro')} macro-expressions to "
+    f"{_OUT.value} in {time.perf_counter() - start:.1f} s"
+  )
 
 
 if __name__ == "__main__":

@@ -19,16 +19,25 @@ from ml_collections import config_flags
 from cmcl_jax.train import inputs, loop, sharding
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", None, "Experiment config file (experiments/configs/*.py[:arg]).",
-    lock_config=True)
-_WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (checkpoints, "
-                               "metrics.jsonl, TensorBoard).")
-_STAGE = flags.DEFINE_enum("stage", "both", ["both", "pretrain", "finetune"],
-                           "Which stage(s) to run.")
+  "config", None, "Experiment config file (experiments/configs/*.py[:arg]).", lock_config=True
+)
+_WORKDIR = flags.DEFINE_string(
+  "workdir", None, "Output directory (checkpoints, metrics.jsonl, TensorBoard)."
+)
+_STAGE = flags.DEFINE_enum(
+  "stage", "both", ["both", "pretrain", "finetune"], "Which stage(s) to run."
+)
 flags.mark_flags_as_required(["config", "workdir"])
 
-REQUIRED_SECTIONS = ("data", "model", "pretrain", "finetune", "checkpoint", "logging",
-                     "distributed")
+REQUIRED_SECTIONS = (
+  "data",
+  "model",
+  "pretrain",
+  "finetune",
+  "checkpoint",
+  "logging",
+  "distributed",
+)
 
 
 class _QuietOrbax(pylogging.Filter):
@@ -46,8 +55,9 @@ def main(argv):
   config = _CONFIG.value
   missing = [s for s in REQUIRED_SECTIONS if s not in config]
   if missing:
-    raise app.UsageError(f"--config lacks the sections {missing}; see "
-                         "experiments/configs/synthetic.py")
+    raise app.UsageError(
+      f"--config lacks the sections {missing}; see experiments/configs/synthetic.py"
+    )
   sharding.initialize_distributed(config)
   stages = loop.STAGES if _STAGE.value == "both" else (_STAGE.value,)
   try:
@@ -58,14 +68,20 @@ def main(argv):
   except (FileNotFoundError, ValueError) as error:
     raise app.UsageError(str(error)) from None
   if jax.process_index() == 0:
-    inputs.write_inputs(_WORKDIR.value, builder, inputs.input_features(
-        builder, train_split, config.data.get("feature_norm", "dataset")))
+    inputs.write_inputs(
+      _WORKDIR.value,
+      builder,
+      inputs.input_features(builder, train_split, config.data.get("feature_norm", "dataset")),
+    )
   results = loop.train_and_evaluate(config, _WORKDIR.value, data, stages)
   for name, result in results.items():
-    logging.info("%s: %s at step %d%s", name,
-                 "stopped by SIGTERM" if result.preempted else "done",
-                 int(result.state.step),
-                 f", eval {result.eval_metrics}" if result.eval_metrics else "")
+    logging.info(
+      "%s: %s at step %d%s",
+      name,
+      "stopped by SIGTERM" if result.preempted else "done",
+      int(result.state.step),
+      f", eval {result.eval_metrics}" if result.eval_metrics else "",
+    )
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ from cmcl_jax.spotting import Counts
 def test_table_formats_agree(tmp_path):
   variants = {"video only": Counts(5, 10, 7), "video + ECG + CCF": Counts(6, 4, 6)}
   rows = tables.counts_rows(variants, "variant")
-  md, csv_path, json_path = tables.write_table(rows, tmp_path, "table3",
-                                               ["variant", *tables.COLUMNS])
+  md, csv_path, json_path = tables.write_table(
+    rows, tmp_path, "table3", ["variant", *tables.COLUMNS]
+  )
   assert "| video only | 5 | 10 | 7 | 0.3333 | 0.4167 | 0.3704 |" in md.read_text()
   with csv_path.open() as file:
     assert next(csv.DictReader(file))["f1"].startswith("0.370")
@@ -24,18 +25,31 @@ def test_table_formats_agree(tmp_path):
 
 
 def test_figures_render(tmp_path):
-  sweep = {eta: Counts(10 - int(eta * 2), 20 - int(eta * 6), 5 + int(eta * 2))
-           for eta in (1.3, 1.5, 2.0, 2.3)}
+  sweep = {
+    eta: Counts(10 - int(eta * 2), 20 - int(eta * 6), 5 + int(eta * 2))
+    for eta in (1.3, 1.5, 2.0, 2.3)
+  }
   figures.plot_eta_sweep(sweep, 2.0, [1.5, 2.0]).savefig(tmp_path / "eta.png")
-  per_variant = {"video": {"s1": Counts(1, 3, 0), "s2": Counts(2, 2, 1)},
-                 "video + ECG": {"s1": Counts(1, 1, 0)}}
+  per_variant = {
+    "video": {"s1": Counts(1, 3, 0), "s2": Counts(2, 2, 1)},
+    "video + ECG": {"s1": Counts(1, 1, 0)},
+  }
   figures.plot_per_subject_precision(per_variant).savefig(tmp_path / "subjects.png")
   curve = np.sin(np.linspace(0, 6, 900)) ** 2
-  figures.plot_spotting_trial(curve, 0.5, [[100, 120, 140]], [[400, 420, 440]],
-                              [[110, 150]], np.abs(np.cos(np.linspace(0, 9, 900))), 1.2,
-                              150.0, "trial").savefig(tmp_path / "trial.png")
-  assert all((tmp_path / n).stat().st_size > 5_000 for n in ("eta.png", "subjects.png",
-                                                             "trial.png"))
+  figures.plot_spotting_trial(
+    curve,
+    0.5,
+    [[100, 120, 140]],
+    [[400, 420, 440]],
+    [[110, 150]],
+    np.abs(np.cos(np.linspace(0, 9, 900))),
+    1.2,
+    150.0,
+    "trial",
+  ).savefig(tmp_path / "trial.png")
+  assert all(
+    (tmp_path / n).stat().st_size > 5_000 for n in ("eta.png", "subjects.png", "trial.png")
+  )
 
 
 def _table(counts):
@@ -45,9 +59,9 @@ def _table(counts):
 
 def test_seed_study_spread_and_claims(tmp_path):
   per_seed = {
-      1: _table([Counts(10, 30, 10), Counts(4, 40, 16), Counts(12, 20, 8), Counts(10, 8, 10)]),
-      2: _table([Counts(12, 20, 8), Counts(5, 40, 15), Counts(11, 25, 9), Counts(9, 9, 11)]),
-      3: _table([Counts(8, 30, 12), Counts(3, 40, 17), Counts(13, 20, 7), Counts(11, 5, 9)]),
+    1: _table([Counts(10, 30, 10), Counts(4, 40, 16), Counts(12, 20, 8), Counts(10, 8, 10)]),
+    2: _table([Counts(12, 20, 8), Counts(5, 40, 15), Counts(11, 25, 9), Counts(9, 9, 11)]),
+    3: _table([Counts(8, 30, 12), Counts(3, 40, 17), Counts(13, 20, 7), Counts(11, 5, 9)]),
   }
   rows = seeds.seed_rows(per_seed)
   video = rows[0]
@@ -56,8 +70,12 @@ def test_seed_study_spread_and_claims(tmp_path):
   assert np.isclose(video["f1_sd"], np.std(f1s, ddof=1))
   assert video["f1_min"] == min(f1s) and video["f1_seed2"] == f1s[1]
   assert video["tp_fp_fn"] == "30 / 80 / 30"
-  names = {"video": "video only", "ecg": "ECG only", "both": "video + ECG",
-           "both+ccf": "video + ECG + CCF (η = 2.0)"}
+  names = {
+    "video": "video only",
+    "ecg": "ECG only",
+    "both": "video + ECG",
+    "both+ccf": "video + ECG + CCF (η = 2.0)",
+  }
   checks = {c["claim"]: c for c in seeds.claims(per_seed, names)}
   assert checks["video + ECG beats video only (F1)"]["holds_on"] == "2/3 seeds"
   assert checks["video + ECG beats ECG only (F1)"]["holds_on"] == "3/3 seeds"

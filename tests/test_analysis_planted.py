@@ -11,15 +11,18 @@ from cmcl_jax.data import pipeline
 from cmcl_jax.spotting.sweep import TrialCandidates
 from data_builders.mecg import mecg_dataset_builder
 
-EVENTS = (planted.PlantedEvent("me_responding", 100, 150),
-          planted.PlantedEvent("twitch", 400, 440),
-          planted.PlantedEvent("flicker", 395, 700),
-          planted.PlantedEvent("me_silent", 900, 950))
+EVENTS = (
+  planted.PlantedEvent("me_responding", 100, 150),
+  planted.PlantedEvent("twitch", 400, 440),
+  planted.PlantedEvent("flicker", 395, 700),
+  planted.PlantedEvent("me_silent", 900, 950),
+)
 
 
 def test_interval_sources_prefer_facial_events_over_flicker():
-  got = planted.interval_sources(np.array([[90, 140], [380, 450], [600, 650], [2000, 2010]]),
-                                 EVENTS)
+  got = planted.interval_sources(
+    np.array([[90, 140], [380, 450], [600, 650], [2000, 2010]]), EVENTS
+  )
   assert got == ["me_responding", "twitch", "flicker", "nothing"]
   assert planted.interval_sources(np.array([[0, 5]]), ()) == ["nothing"]
 
@@ -28,9 +31,13 @@ def test_candidate_sources_count_matches_and_misses():
   hrs = np.ones(3000, np.float32)
   hrs[120:130] = 5.0  # only the first candidate's apex passes the CCF at η = 2
   trial = TrialCandidates(
-      "s1/101", "s1",
-      candidates=np.array([[100, 125, 150], [400, 420, 440], [1500, 1510, 1520]]),
-      hrs=hrs, mean_hrs=1.0, ground_truth=np.array([[100, 150], [900, 950]]))
+    "s1/101",
+    "s1",
+    candidates=np.array([[100, 125, 150], [400, 420, 440], [1500, 1510, 1520]]),
+    hrs=hrs,
+    mean_hrs=1.0,
+    ground_truth=np.array([[100, 150], [900, 950]]),
+  )
   counts = planted.candidate_sources([trial], {"s1/101": EVENTS})
   assert counts.tp == {"me_responding": 1}
   assert counts.fp == {"twitch": 1, "nothing": 1}
@@ -38,8 +45,9 @@ def test_candidate_sources_count_matches_and_misses():
   row = counts.row()
   assert row["recall_me_responding"] == 1.0 and row["recall_me_silent"] == 0.0
   twice = planted.summed_rows([{"seed": "all", **row}, {"seed": "all", **row}], "seed")
-  assert twice == [{"seed": "all", **{k: v if k.startswith("recall_") else 2 * v
-                                     for k, v in row.items()}}]
+  assert twice == [
+    {"seed": "all", **{k: v if k.startswith("recall_") else 2 * v for k, v in row.items()}}
+  ]
   filtered = planted.candidate_sources([trial], {"s1/101": EVENTS}, eta=2.0)
   assert filtered.tp == {"me_responding": 1} and filtered.fp == {}
   with pytest.raises(KeyError, match="s1/101"):
@@ -49,18 +57,21 @@ def test_candidate_sources_count_matches_and_misses():
 @pytest.fixture(scope="module")
 def tiny_built(tiny_raw, tmp_path_factory):
   raw, truth = tiny_raw
-  builder = mecg_dataset_builder.Builder(config="tiny",
-                                         data_dir=str(tmp_path_factory.mktemp("tfds")))
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir=str(raw)))
+  builder = mecg_dataset_builder.Builder(
+    config="tiny", data_dir=str(tmp_path_factory.mktemp("tfds"))
+  )
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(raw)))
   return raw, truth, builder
 
 
 def test_planted_events_map_to_dataset_trials_and_me_windows(tiny_built):
   raw, truth, builder = tiny_built
   events = planted.planted_events(raw)
-  planted_count = sum(len(t["expressions"]) + len(t["twitches"]) + len(t["distractors"])
-                      for s in truth["subjects"] for t in s["trials"])
+  planted_count = sum(
+    len(t["expressions"]) + len(t["twitches"]) + len(t["distractors"])
+    for s in truth["subjects"]
+    for t in s["trials"]
+  )
   assert sum(len(e) for e in events.values()) == planted_count
   split = "+".join(sorted(builder.info.splits.keys()))
   index = pipeline.SplitIndex.load(builder, split)
@@ -69,8 +80,9 @@ def test_planted_events_map_to_dataset_trials_and_me_windows(tiny_built):
   assert set(sources[index.positives()]) <= set(planted.ME_SOURCES)
   for info in index.trials:  # every coded ME is a planted ME of its trial
     for expression in (e for e in info.expressions if e.kind == "micro"):
-      (source,) = planted.interval_sources(np.array([[expression.onset, expression.offset]]),
-                                           events[info.trial])
+      (source,) = planted.interval_sources(
+        np.array([[expression.onset, expression.offset]]), events[info.trial]
+      )
       assert source in planted.ME_SOURCES
 
 
@@ -83,11 +95,11 @@ def test_batch_mix_follows_the_policy(tiny_built):
   assert sum(uniform[s] for s in planted.ME_SOURCES) == pytest.approx(0.25)
   sources = planted.window_sources(index, events)
   negatives = collections.Counter(sources[index.negatives()])
-  assert uniform["nothing"] == pytest.approx(0.75 * negatives["nothing"]
-                                             / len(index.negatives()))
+  assert uniform["nothing"] == pytest.approx(0.75 * negatives["nothing"] / len(index.negatives()))
   assert uniform["part_of_me"] == 0.0  # partial windows are no negatives by default
   with_partial = planted.batch_mix(
-      index, events, pipeline.NegativePolicy(kinds=("none", "macro", "partial")), 0.25)
+    index, events, pipeline.NegativePolicy(kinds=("none", "macro", "partial")), 0.25
+  )
   assert sum(with_partial[s] for s in planted.ME_SOURCES) == pytest.approx(0.25)
   assert with_partial["part_of_me"] > 0 and sum(with_partial.values()) == pytest.approx(1.0)
   moving = planted.batch_mix(index, events, pipeline.NegativePolicy(moving_fraction=1.0), 0.25)

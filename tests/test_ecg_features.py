@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 
-from cmcl_jax.ecg import (MIN_WINDOW_INTERVALS, WINDOW_FEATURE_NAMES, EcgError, HeartRate,
-                          heart_rate, simulate_ecg, window_features)
+from cmcl_jax.ecg import (
+  MIN_WINDOW_INTERVALS,
+  WINDOW_FEATURE_NAMES,
+  EcgError,
+  HeartRate,
+  heart_rate,
+  simulate_ecg,
+  window_features,
+)
 from cmcl_jax.ecg.features import RISE_SPAN_S, RISE_TOLERANCE_S, hr_rise
 
 # R-peaks (s) and their RR intervals (s):     0.8  0.9  0.8  0.7  0.8  0.9  0.9  0.8
@@ -16,15 +23,28 @@ RR_ACCEPTED = np.array([True, True, True, True, False, True, True, True])
 
 def _heart_rate():
   times = np.array([0.0, 10.0])
-  return HeartRate(times_s=times, hr_bpm=np.full(2, 75.0, np.float32),
-                   hrs_bpm_per_s=np.array([0.0, 10.0], np.float32),  # HRS(t) = t bpm/s
-                   quality=np.ones(2, bool), r_peaks_s=R_PEAKS_S, rr_accepted=RR_ACCEPTED,
-                   problems=(), smoothing_s=0.5)
+  return HeartRate(
+    times_s=times,
+    hr_bpm=np.full(2, 75.0, np.float32),
+    hrs_bpm_per_s=np.array([0.0, 10.0], np.float32),  # HRS(t) = t bpm/s
+    quality=np.ones(2, bool),
+    r_peaks_s=R_PEAKS_S,
+    rr_accepted=RR_ACCEPTED,
+    problems=(),
+    smoothing_s=0.5,
+  )
 
 
 def test_names_and_shape():
-  assert WINDOW_FEATURE_NAMES == ("rr_mean_ms", "rr_std_ms", "hr_mean_bpm", "sdsd_ms",
-                                  "rmssd_ms", "hrs_centre_bpm_per_s", "hr_rise_bpm")
+  assert WINDOW_FEATURE_NAMES == (
+    "rr_mean_ms",
+    "rr_std_ms",
+    "hr_mean_bpm",
+    "sdsd_ms",
+    "rmssd_ms",
+    "hrs_centre_bpm_per_s",
+    "hr_rise_bpm",
+  )
   features = window_features(_heart_rate(), 2.0, 4.0)
   assert features.shape == (len(WINDOW_FEATURE_NAMES),)
   assert features.dtype == np.float32
@@ -58,10 +78,16 @@ def test_long_window_uses_its_own_intervals():
 
 def test_no_successive_differences_fall_back_to_zero():
   beats = np.arange(7) * 0.8
-  hr = HeartRate(times_s=np.array([0.0, 5.0]), hr_bpm=np.zeros(2, np.float32),
-                 hrs_bpm_per_s=np.zeros(2, np.float32), quality=np.ones(2, bool),
-                 r_peaks_s=beats, rr_accepted=np.array([True, False] * 3), problems=(),
-                 smoothing_s=0.5)
+  hr = HeartRate(
+    times_s=np.array([0.0, 5.0]),
+    hr_bpm=np.zeros(2, np.float32),
+    hrs_bpm_per_s=np.zeros(2, np.float32),
+    quality=np.ones(2, bool),
+    r_peaks_s=beats,
+    rr_accepted=np.array([True, False] * 3),
+    problems=(),
+    smoothing_s=0.5,
+  )
   features = dict(zip(WINDOW_FEATURE_NAMES, window_features(hr, 1.0, 2.0)))
   assert features["sdsd_ms"] == 0.0 and features["rmssd_ms"] == 0.0
   assert features["rr_std_ms"] == pytest.approx(0.0, abs=1e-3)
@@ -78,8 +104,13 @@ def test_matches_planted_beats_through_heart_rate():
 
   rr_s = np.diff(beats)
   inside = rr_s[(0.5 * (beats[1:] + beats[:-1]) >= 10.0) & (0.5 * (beats[1:] + beats[:-1]) <= 20.0)]
-  expected = [1000 * inside.mean(), 1000 * inside.std(ddof=1), np.mean(60 / inside),
-              1000 * np.diff(inside).std(ddof=1), 1000 * np.sqrt(np.mean(np.diff(inside) ** 2))]
+  expected = [
+    1000 * inside.mean(),
+    1000 * inside.std(ddof=1),
+    np.mean(60 / inside),
+    1000 * np.diff(inside).std(ddof=1),
+    1000 * np.sqrt(np.mean(np.diff(inside) ** 2)),
+  ]
   np.testing.assert_allclose(features[:5], expected, rtol=0.03)
   assert np.all(np.isfinite(features))
 
@@ -92,9 +123,16 @@ def test_bad_window(start, end):
 
 def _ramp(times_s, hr_bpm):
   n = len(times_s)
-  return HeartRate(times_s=np.asarray(times_s, float), hr_bpm=np.asarray(hr_bpm, np.float32),
-                   hrs_bpm_per_s=np.zeros(n, np.float32), quality=np.ones(n, bool),
-                   r_peaks_s=R_PEAKS_S, rr_accepted=RR_ACCEPTED, problems=(), smoothing_s=0.5)
+  return HeartRate(
+    times_s=np.asarray(times_s, float),
+    hr_bpm=np.asarray(hr_bpm, np.float32),
+    hrs_bpm_per_s=np.zeros(n, np.float32),
+    quality=np.ones(n, bool),
+    r_peaks_s=R_PEAKS_S,
+    rr_accepted=RR_ACCEPTED,
+    problems=(),
+    smoothing_s=0.5,
+  )
 
 
 def test_hr_rise_is_signed_in_bpm_and_tolerant_of_latency():
@@ -108,8 +146,9 @@ def test_hr_rise_is_signed_in_bpm_and_tolerant_of_latency():
   step = _ramp(times, np.where(times >= 5.3, 82.0, 70.0))
   for centre_s in (4.8, 5.0, 5.3, 5.8):
     assert hr_rise(step, centre_s) == pytest.approx(12.0, abs=0.3)
-  assert dict(zip(WINDOW_FEATURE_NAMES, window_features(step, 4.9, 5.1)))["hr_rise_bpm"] \
-      == pytest.approx(12.0, abs=0.3)
+  assert dict(zip(WINDOW_FEATURE_NAMES, window_features(step, 4.9, 5.1)))[
+    "hr_rise_bpm"
+  ] == pytest.approx(12.0, abs=0.3)
   # … and, further away, only the part of the step the best time's spans still straddle.
   assert hr_rise(step, 6.3) == pytest.approx(12 * 0.5, abs=0.3)
   assert hr_rise(step, 7.0, tolerance_s=0.0) == pytest.approx(0.0, abs=1e-6)

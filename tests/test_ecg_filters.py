@@ -10,10 +10,16 @@ def _sine(hz, seconds=20.0, rate=1000.0):
   return np.sin(2 * np.pi * hz * np.arange(int(seconds * rate)) / rate)
 
 
-@pytest.mark.parametrize("hz, low_gain, high_gain", [
-    (0.1, 0.0, 0.05), (5.0, 0.95, 1.01), (20.0, 0.95, 1.01),
+@pytest.mark.parametrize(
+  "hz, low_gain, high_gain",
+  [
+    (0.1, 0.0, 0.05),
+    (5.0, 0.95, 1.01),
+    (20.0, 0.95, 1.01),
     (50.0, 0.0, 0.2),  # mains, 1.25 x the 40 Hz corner: -17 dB
-    (100.0, 0.0, 0.01)])
+    (100.0, 0.0, 0.01),
+  ],
+)
 def test_bandpass_passband_and_stopband(hz, low_gain, high_gain):
   out = bandpass(_sine(hz), 1000.0)
   middle = slice(5000, 15000)  # away from the edges
@@ -28,13 +34,16 @@ def test_bandpass_is_zero_phase():
   out = bandpass(ecg, 1000.0)
   for beat in beats[1:-1]:
     r = int(round(beat * 1000))
-    assert abs(r - 50 + np.argmax(out[r - 50:r + 50]) - beat * 1000) <= 2
+    assert abs(r - 50 + np.argmax(out[r - 50 : r + 50]) - beat * 1000) <= 2
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(
+  "kwargs, message",
+  [
     (dict(low_hz=40.0, high_hz=10.0), "low_hz < high_hz"),
     (dict(high_hz=600.0), "Nyquist"),
-])
+  ],
+)
 def test_bandpass_bad_band(kwargs, message):
   with pytest.raises(EcgError, match=message):
     bandpass(_sine(5.0), 1000.0, **kwargs)
@@ -47,8 +56,9 @@ def test_bandpass_refuses_nan():
     bandpass(x, 1000.0)
 
 
-@pytest.mark.parametrize("to_rate, length", [(250.0, 5000), (128.0, 2560), (1000.0, 20000),
-                                             (2000.0, 40000)])
+@pytest.mark.parametrize(
+  "to_rate, length", [(250.0, 5000), (128.0, 2560), (1000.0, 20000), (2000.0, 40000)]
+)
 def test_resample_length(to_rate, length):
   out = resample(_sine(5.0), 1000.0, to_rate)
   assert out.shape == (length,)

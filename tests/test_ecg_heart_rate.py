@@ -23,8 +23,9 @@ def _true_hr(beats, times_s):
   return np.interp(times_s, midpoints, 60.0 / np.diff(beats))
 
 
-@pytest.mark.parametrize("hr_bpm, sampling_rate", [(55.0, 1000.0), (72.0, 250.0),
-                                                   (110.0, 1000.0), (90.0, 128.0)])
+@pytest.mark.parametrize(
+  "hr_bpm, sampling_rate", [(55.0, 1000.0), (72.0, 250.0), (110.0, 1000.0), (90.0, 128.0)]
+)
 def test_hr_error_below_1_bpm(hr_bpm, sampling_rate):
   rng = np.random.default_rng(int(hr_bpm))
   rr_s = 60.0 / hr_bpm * (1 + 0.03 * rng.standard_normal(200))
@@ -115,28 +116,43 @@ def test_ectopic_and_missed_beats_are_rejected_and_flagged():
 
 
 def test_hrs_at_outside_times_raises():
-  hr = HeartRate(times_s=np.array([0.0, 1.0]), hr_bpm=np.zeros(2, np.float32),
-                 hrs_bpm_per_s=np.zeros(2, np.float32), quality=np.ones(2, bool),
-                 r_peaks_s=np.zeros(0), rr_accepted=np.zeros(0, bool), problems=(),
-                 smoothing_s=0.5)
+  hr = HeartRate(
+    times_s=np.array([0.0, 1.0]),
+    hr_bpm=np.zeros(2, np.float32),
+    hrs_bpm_per_s=np.zeros(2, np.float32),
+    quality=np.ones(2, bool),
+    r_peaks_s=np.zeros(0),
+    rr_accepted=np.zeros(0, bool),
+    problems=(),
+    smoothing_s=0.5,
+  )
   with pytest.raises(EcgError, match="t_s=2.000 s is outside"):
     hrs_at(hr, [0.5, 2.0])
 
 
 def test_mean_hrs_without_good_samples_raises():
-  hr = HeartRate(times_s=np.array([0.0, 1.0]), hr_bpm=np.zeros(2, np.float32),
-                 hrs_bpm_per_s=np.zeros(2, np.float32), quality=np.zeros(2, bool),
-                 r_peaks_s=np.zeros(0), rr_accepted=np.zeros(0, bool), problems=(),
-                 smoothing_s=0.5)
+  hr = HeartRate(
+    times_s=np.array([0.0, 1.0]),
+    hr_bpm=np.zeros(2, np.float32),
+    hrs_bpm_per_s=np.zeros(2, np.float32),
+    quality=np.zeros(2, bool),
+    r_peaks_s=np.zeros(0),
+    rr_accepted=np.zeros(0, bool),
+    problems=(),
+    smoothing_s=0.5,
+  )
   with pytest.raises(EcgError, match="no good-quality"):
     mean_hrs(hr)
 
 
-@pytest.mark.parametrize("times, message", [
+@pytest.mark.parametrize(
+  "times, message",
+  [
     (np.array([0.0, 1.0, 1.0]), "strictly increasing"),
     (np.array([0.0, np.nan]), "NaN"),
     (np.zeros((2, 2)), "1-D"),
-])
+  ],
+)
 def test_bad_times(times, message):
   ecg = simulate_ecg(np.arange(0.4, 10.0, 0.8), 10.0, rng=np.random.default_rng(0))
   with pytest.raises(EcgError, match=message):

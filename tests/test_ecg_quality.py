@@ -96,11 +96,14 @@ def test_sampling_rate_too_low(ecg, sampling_rate):
     heart_rate(ecg[::20], sampling_rate, TIMES)
 
 
-@pytest.mark.parametrize("bad, message", [
+@pytest.mark.parametrize(
+  "bad, message",
+  [
     (np.zeros((10, 2)), "1-D"),
     (np.zeros(0), "empty"),
     (np.array(["a", "b"]), "numeric"),
-])
+  ],
+)
 def test_not_an_ecg(bad, message):
   with pytest.raises(EcgError, match=message):
     heart_rate(bad, 1000.0, TIMES)

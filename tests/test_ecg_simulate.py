@@ -21,8 +21,9 @@ def _match(detected_s, planted_s, tolerance_s):
 
 
 def test_shape_dtype_and_length():
-  ecg = simulate_ecg(np.array([0.5, 1.3]), duration_s=2.0005, sampling_rate=250.0,
-                     rng=np.random.default_rng(0))
+  ecg = simulate_ecg(
+    np.array([0.5, 1.3]), duration_s=2.0005, sampling_rate=250.0, rng=np.random.default_rng(0)
+  )
   assert ecg.shape == (500,)
   assert ecg.dtype == np.float32
 
@@ -36,7 +37,7 @@ def test_clean_r_peak_maxima_at_planted_beats(sampling_rate):
   half = int(0.1 * sampling_rate)
   for beat in inside:
     centre = int(round(beat * sampling_rate))
-    local_max = centre - half + int(np.argmax(ecg[centre - half:centre + half]))
+    local_max = centre - half + int(np.argmax(ecg[centre - half : centre + half]))
     assert abs(local_max - beat * sampling_rate) <= 1.0
   assert 1.0 < ecg.max() < 1.6  # R amplitude, mV
   assert -0.5 < ecg.min() < -0.1  # S wave, mV
@@ -48,7 +49,7 @@ def test_t_wave_moves_towards_r_as_heart_rate_rises():
     beats = np.arange(1.0, 9.0, rr_s)
     ecg = simulate_ecg(beats, 10.0, noise=EcgNoise.clean(), rng=np.random.default_rng(2))
     r = int(round(beats[3] * 1000))
-    return (np.argmax(ecg[r + 100:r + int(0.7 * rr_s * 1000)]) + 100) / 1000
+    return (np.argmax(ecg[r + 100 : r + int(0.7 * rr_s * 1000)]) + 100) / 1000
 
   assert r_to_t_peak_s(120.0) < r_to_t_peak_s(60.0) - 0.05
 
@@ -72,8 +73,12 @@ def test_noise_sizes():
   rng = np.random.default_rng(3)
   silent = simulate_ecg(np.array([]), 60.0, noise=EcgNoise(), rng=rng)
   assert 0.02 < np.std(silent) < 0.2  # baseline wander dominates, mV
-  hum = simulate_ecg(np.array([]), 2.0, noise=EcgNoise(
-      baseline_wander_mv=0, mains_mv=0.1, emg_mv=0, white_mv=0), rng=rng)
+  hum = simulate_ecg(
+    np.array([]),
+    2.0,
+    noise=EcgNoise(baseline_wander_mv=0, mains_mv=0.1, emg_mv=0, white_mv=0),
+    rng=rng,
+  )
   spectrum = np.abs(np.fft.rfft(hum))
   assert np.argmax(spectrum) / 2.0 == pytest.approx(50.0)
   assert np.all(simulate_ecg(np.array([]), 1.0, noise=EcgNoise.clean(), rng=rng) == 0)
@@ -85,11 +90,14 @@ def test_noise_scaled():
   assert EcgNoise().scaled(2.0).mains_hz == EcgNoise().mains_hz
 
 
-@pytest.mark.parametrize("beats, message", [
+@pytest.mark.parametrize(
+  "beats, message",
+  [
     (np.array([1.0, 0.5]), "strictly increasing"),
     (np.array([1.0, np.nan]), "NaN"),
     (np.zeros((2, 2)), "1-D"),
-])
+  ],
+)
 def test_bad_beat_times(beats, message):
   with pytest.raises(ValueError, match=message):
     simulate_ecg(beats, 2.0, rng=np.random.default_rng(0))

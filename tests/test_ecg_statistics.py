@@ -14,7 +14,8 @@ def test_detects_a_planted_difference_and_not_a_null_one():
   assert shifted.wilcoxon_p < 1e-5 and shifted.cohens_dz > 1.2 and shifted.rank_biserial > 0.8
   assert null.wilcoxon_p > 0.05 and abs(null.cohens_dz) < 0.4
   assert shifted.n == 40 and shifted.mean_difference == pytest.approx(
-      (me[:, 0] - control[:, 0]).mean())
+    (me[:, 0] - control[:, 0]).mean()
+  )
   table = ecg_statistics.markdown_table([shifted, null])
   assert table.count("\n") == 3 and "| hrs | 40 |" in table
 

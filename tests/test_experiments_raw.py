@@ -11,15 +11,21 @@ from cmcl_jax.data import synthetic
 
 
 def _run(*args):
-  return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True,
-                        timeout=300)
+  return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.slow
 def test_synthesize_inspect_and_draw_from_the_command_line(tmp_path):
   out = tmp_path / "raw"
-  result = _run("experiments.synthesize", f"--out={out}", "--preset=tiny", "--seed=5",
-                "--set=num_subjects=2", "--set=trials_per_subject=1", "--set=trial_seconds=6")
+  result = _run(
+    "experiments.synthesize",
+    f"--out={out}",
+    "--preset=tiny",
+    "--seed=5",
+    "--set=num_subjects=2",
+    "--set=trials_per_subject=1",
+    "--set=trial_seconds=6",
+  )
   assert result.returncode == 0, result.stderr
   assert "wrote 2 subjects, 2 trials" in result.stdout
   result = _run("experiments.inspect_raw", f"--root={out}")
@@ -33,7 +39,10 @@ def test_synthesize_inspect_and_draw_from_the_command_line(tmp_path):
 
 def test_overrides_are_typed_and_checked():
   assert synthetic.parse_overrides(["fps=100", "rsa_bpm=1,2", "num_subjects=4"]) == {
-      "fps": 100.0, "rsa_bpm": (1.0, 2.0), "num_subjects": 4}
+    "fps": 100.0,
+    "rsa_bpm": (1.0, 2.0),
+    "num_subjects": 4,
+  }
   with pytest.raises(ValueError, match="num_subjectz"):
     synthetic.parse_overrides(["num_subjectz=3"])
   with pytest.raises(ValueError, match="not a int"):

@@ -21,7 +21,8 @@ def test_discovers_every_planted_trial_and_expression(tiny_raw):
   for trial in raw.trials:
     expected = planted[trial.name]["expressions"]
     assert [(e.kind, e.frames(150.0)) for e in trial.expressions] == [
-        (e["kind"], (e["onset_frame"], e["apex_frame"], e["offset_frame"])) for e in expected]
+      (e["kind"], (e["onset_frame"], e["apex_frame"], e["offset_frame"])) for e in expected
+    ]
     assert trial.marker == planted[trial.name]["marker"] and not trial.ecg_is_per_trial
 
 
@@ -37,7 +38,7 @@ def test_trial_ecg_starts_at_the_marker(tiny_raw):
   assert len(cut.ecg) == round((info.duration_s + 2.0) * 1000)
   recording = ecg_io.read_recording(trial.ecg)
   first = round((start - 1.0) * 1000)
-  np.testing.assert_array_equal(cut.ecg, recording.ecg[first:first + len(cut.ecg)])
+  np.testing.assert_array_equal(cut.ecg, recording.ecg[first : first + len(cut.ecg)])
   assert cut.problems == ()
 
 
@@ -73,7 +74,9 @@ def test_marker_missing_and_short_ecg_are_clear_errors(tiny_raw, tmp_path):
   marker[marker == trial.marker] = 0
   ecg_io.write_recording(trial.ecg, ecg_io.EcgRecording(recording.ecg, marker, 1000.0))
   trial_ecg._recording.cache_clear()
-  with pytest.raises(trial_ecg.TrialEcgError, match=rf"marker {trial.marker}.*{trial.name}") as error:
+  with pytest.raises(
+    trial_ecg.TrialEcgError, match=rf"marker {trial.marker}.*{trial.name}"
+  ) as error:
     trial_ecg.read_trial_ecg(trial, 10.0)
   assert error.value.code == "marker_missing"
   later = raw.trials_of("subj03")[1]
@@ -88,8 +91,9 @@ def test_per_trial_csv_ecg_with_artefacts_and_rate_mismatch(tiny_raw, tmp_path):
   segment = ecg_io.read_recording(trial.ecg).ecg[5000:17000].copy()
   segment[2000:2600] = np.nan
   segment[6000:8000] = segment[6000]
-  ecg_io.write_recording(trial.video.with_suffix(".csv"),
-                         ecg_io.EcgRecording(segment[::2], None, 500.0))
+  ecg_io.write_recording(
+    trial.video.with_suffix(".csv"), ecg_io.EcgRecording(segment[::2], None, 500.0)
+  )
   trial = layout.discover(root).trials_of("subj01")[0]
   assert trial.ecg_is_per_trial and trial.ecg.suffix == ".csv"
   cut = trial_ecg.read_trial_ecg(trial, 10.0, pad_s=1.0, expected_rate=1000.0)

@@ -30,8 +30,7 @@ def test_loso_runs_resumes_and_reports(tmp_path):
   # from a trial whose ECG starts at frame 0. Per-trial statistics would include the
   # first and last windows, whose ECG context the cut recording lacks (here 6 of 8 s).
   config.data.feature_norm = "dataset"
-  raw_config = synthetic.preset("tiny", num_subjects=2, trials_per_subject=2,
-                                trial_seconds=8.0)
+  raw_config = synthetic.preset("tiny", num_subjects=2, trials_per_subject=2, trial_seconds=8.0)
   outcome = end_to_end.run(config, tmp_path, raw_config, seed=3)
   raw = tmp_path / "mecg_raw"
   builder = mecg_dataset_builder.Builder(config="tiny", data_dir=config.data.data_dir)
@@ -39,8 +38,9 @@ def test_loso_runs_resumes_and_reports(tmp_path):
   subjects = sorted(builder.info.splits.keys())
   assert sorted(folds) == subjects
   planted = synthetic.load_ground_truth(raw)
-  micro = sum(e["kind"] == "micro" for s in planted["subjects"] for t in s["trials"]
-              for e in t["expressions"])
+  micro = sum(
+    e["kind"] == "micro" for s in planted["subjects"] for t in s["trials"] for e in t["expressions"]
+  )
   for fold in folds.values():
     assert set(fold["variants"]) == {"video", "ecg", "both", "both+ccf", "both+ccf_chosen"}
     assert fold["chosen_eta"] in config.loso.ccf.sweep
@@ -48,8 +48,13 @@ def test_loso_runs_resumes_and_reports(tmp_path):
     # The CCF only removes candidates: TP and FP can only go down, FN up.
     assert filtered["tp"] <= both["tp"] and filtered["fp"] <= both["fp"]
     assert filtered["tp"] + filtered["fn"] == both["tp"] + both["fn"]
-  assert sum(f["variants"]["both"]["total"]["tp"] + f["variants"]["both"]["total"]["fn"]
-             for f in folds.values()) == micro
+  assert (
+    sum(
+      f["variants"]["both"]["total"]["tp"] + f["variants"]["both"]["total"]["fn"]
+      for f in folds.values()
+    )
+    == micro
+  )
 
   # The demo again over the finished workdir redoes only the report and keeps what
   # each stage cost when it did its work.
@@ -68,8 +73,9 @@ def test_loso_runs_resumes_and_reports(tmp_path):
   changed = loso_synthetic.get_config("runlocal")
   changed.data.data_dir, changed.data.feature_norm = config.data.data_dir, "dataset"
   changed.data.positive_fraction = 0.5
-  with pytest.raises(ValueError, match=re.escape(
-      f"data.positive_fraction: {config.data.positive_fraction!r} → 0.5")):
+  with pytest.raises(
+    ValueError, match=re.escape(f"data.positive_fraction: {config.data.positive_fraction!r} → 0.5")
+  ):
     loso.run_loso(changed, tmp_path / "loso")
   changed.data.positive_fraction = config.data.positive_fraction
   changed.loso.folds = subjects[0]  # which folds to run is not part of a fold's result
@@ -78,12 +84,23 @@ def test_loso_runs_resumes_and_reports(tmp_path):
 
   summary = outcome["summary"]
   assert [row["variant"] for row in summary["table3"]] == [
-      "video only", "ECG only", "video + ECG", "video + ECG + CCF (η = 2.0)",
-      "video + ECG + CCF (η chosen in fold)"]
+    "video only",
+    "ECG only",
+    "video + ECG",
+    "video + ECG + CCF (η = 2.0)",
+    "video + ECG + CCF (η chosen in fold)",
+  ]
   out = tmp_path / "results"
   assert json.loads((out / "table3.json").read_text()) == summary["table3"]
-  for name in ("table3.md", "table3.csv", "eta_sweep.md", "eta_sweep.png",
-               "per_subject_precision.png", "ecg_statistics.md", "planted.md"):
+  for name in (
+    "table3.md",
+    "table3.csv",
+    "eta_sweep.md",
+    "eta_sweep.png",
+    "per_subject_precision.png",
+    "ecg_statistics.md",
+    "planted.md",
+  ):
     assert (out / name).stat().st_size > 0, name
   assert "HRS (bpm/s)" in (out / "ecg_statistics.md").read_text()
   assert list((tmp_path / "figures").glob("*.png"))
@@ -95,21 +112,20 @@ def test_loso_runs_resumes_and_reports(tmp_path):
 def _check_planted_report(planted_report, folds):
   """planted.md accounts for every candidate of every variant: its true positives and
   false positives by source sum to the fold totals of table 3."""
-  keys = {row["variant"]: key for key, row in zip(
-      report.PER_SUBJECT_VARIANTS, planted_report["sources"])}
+  keys = {
+    row["variant"]: key for key, row in zip(report.PER_SUBJECT_VARIANTS, planted_report["sources"])
+  }
   assert len(keys) == len(report.PER_SUBJECT_VARIANTS)
   for row in planted_report["sources"]:
     key = keys[row["variant"]]
-    total = {c: sum(f["variants"][key]["total"][c] for f in folds.values())
-             for c in ("tp", "fp")}
+    total = {c: sum(f["variants"][key]["total"][c] for f in folds.values()) for c in ("tp", "fp")}
     assert sum(v for k, v in row.items() if k.startswith("tp_")) == total["tp"], key
     assert row["n_me_responding"] + row["n_me_silent"] == sum(
-        f["variants"][key]["total"]["tp"] + f["variants"][key]["total"]["fn"]
-        for f in folds.values()), key
+      f["variants"][key]["total"]["tp"] + f["variants"][key]["total"]["fn"] for f in folds.values()
+    ), key
     assert sum(v for k, v in row.items() if k.startswith("fp_")) == total["fp"], key
   for mix in planted_report["batch_mix"]:
-    assert sum(v for k, v in mix.items() if k != "training split of fold") == (
-        pytest.approx(1.0))
+    assert sum(v for k, v in mix.items() if k != "training split of fold") == (pytest.approx(1.0))
 
 
 def _check_spot_trial(tmp_path, raw, planted):
@@ -122,8 +138,9 @@ def _check_spot_trial(tmp_path, raw, planted):
   recording = ecg_io.read_recording(raw / truth_subject["ecg"])
   first = int(round(trial["start_in_recording_s"] * recording.sampling_rate))
   ecg_file = tmp_path / "user" / "trial_ecg.csv"
-  ecg_io.write_recording(ecg_file, ecg_io.EcgRecording(
-      recording.ecg[first:], None, recording.sampling_rate))
+  ecg_io.write_recording(
+    ecg_file, ecg_io.EcgRecording(recording.ecg[first:], None, recording.sampling_rate)
+  )
   video = raw / trial["video"]
   run_dir = tmp_path / "loso" / "folds" / subject / "both"
 
@@ -138,16 +155,28 @@ def _check_spot_trial(tmp_path, raw, planted):
   # Without ECG before frame 0 the first windows' context differs. Inside, only R-peak
   # detection and beat rejection see a shorter recording (their thresholds adapt to it).
   fps, window = spotted.fps, run.spec.window_frames
-  interior = ((spotted.window_starts >= 3 * fps)
-              & (spotted.window_starts + window <= trial["num_frames"] - 3 * fps))
+  interior = (spotted.window_starts >= 3 * fps) & (
+    spotted.window_starts + window <= trial["num_frames"] - 3 * fps
+  )
   assert interior.sum() >= 5
-  np.testing.assert_allclose(spotted.window_scores[interior],
-                             stored[f"{trial_id}|scores"][interior], atol=1e-2)
+  np.testing.assert_allclose(
+    spotted.window_scores[interior], stored[f"{trial_id}|scores"][interior], atol=1e-2
+  )
 
   out = tmp_path / "spotted"
-  subprocess.run([sys.executable, "-m", "experiments.spot_trial", f"--video={video}",
-                  f"--ecg={ecg_file}", f"--checkpoint={run_dir}", f"--out={out}"],
-                 check=True, cwd=Path(__file__).resolve().parents[1])
+  subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "experiments.spot_trial",
+      f"--video={video}",
+      f"--ecg={ecg_file}",
+      f"--checkpoint={run_dir}",
+      f"--out={out}",
+    ],
+    check=True,
+    cwd=Path(__file__).resolve().parents[1],
+  )
   table = pd.read_csv(out / f"{video.stem}_intervals.csv")
   written = json.loads((out / f"{video.stem}_intervals.json").read_text())
   assert len(table) == len(written["intervals"]) == len(spotted.candidates)

@@ -16,8 +16,7 @@ SPEC = mecg_dataset_builder.Builder.BUILDER_CONFIGS[1].spec
 
 def _build(raw, out, **kwargs):
   builder = mecg_dataset_builder.Builder(config="tiny", data_dir=str(out), **kwargs)
-  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-      manual_dir=str(raw)))
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(raw)))
   return builder
 
 
@@ -51,8 +50,11 @@ def test_labels_follow_the_policy_on_the_planted_expressions(built):
   planted = {}
   for subject, trial in _truth_trials(truth):
     planted[f"{ids[subject]}/{trial['marker']}"] = [
-        windows.Interval(e["onset_frame"], e["apex_frame"], e["offset_frame"], e["kind"],
-                         e["emotion"], -1) for e in trial["expressions"]]
+      windows.Interval(
+        e["onset_frame"], e["apex_frame"], e["offset_frame"], e["kind"], e["emotion"], -1
+      )
+      for e in trial["expressions"]
+    ]
   split = "+".join(builder.info.splits.keys())
   source = builder.as_data_source(split=split)
   positives = 0
@@ -75,8 +77,9 @@ def test_every_micro_expression_gives_me_windows(built):
   builder, _, truth = built
   report = json.loads((Path(builder.data_dir) / "build_report.json").read_text())
   micro = [e for e in report["expressions"] if e["kind"] == "micro"]
-  assert len(micro) == sum(e["kind"] == "micro" for _, t in _truth_trials(truth)
-                           for e in t["expressions"])
+  assert len(micro) == sum(
+    e["kind"] == "micro" for _, t in _truth_trials(truth) for e in t["expressions"]
+  )
   for e in micro:  # the synthetic MEs all lie well inside their 10 s trials
     assert e["status"] == "used" and e["me_windows"] >= 1, e
   assert report["totals"]["trials_skipped"] == 0
@@ -140,12 +143,16 @@ def test_broken_layout_is_reported_with_reasons(tiny_raw, tmp_path):
 
 def test_beam_direct_runner_gives_the_same_examples(built, tmp_path):
   beam = pytest.importorskip(
-      "apache_beam", reason="apache-beam is an optional extra (pip install cmcl_jax[beam])")
+    "apache_beam", reason="apache-beam is an optional extra (pip install cmcl_jax[beam])"
+  )
   builder, root, _ = built
   beam_builder = mecg_dataset_builder.Builder(config="tiny", data_dir=str(tmp_path))
-  beam_builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+  beam_builder.download_and_prepare(
+    download_config=tfds.download.DownloadConfig(
       manual_dir=str(root),
-      beam_options=beam.options.pipeline_options.PipelineOptions(runner="DirectRunner")))
+      beam_options=beam.options.pipeline_options.PipelineOptions(runner="DirectRunner"),
+    )
+  )
   split = "+".join(builder.info.splits.keys())
   local, distributed = builder.as_data_source(split=split), beam_builder.as_data_source(split=split)
   assert len(local) == len(distributed)

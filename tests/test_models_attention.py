@@ -77,7 +77,7 @@ def test_fused_and_reference_paths_agree():
   x_q, x_kv = jnp.asarray(random_tokens(4, B, NQ, DIM)), jnp.asarray(random_tokens(5, B, NK, DIM))
   mask = jnp.asarray(np.arange(NK)[None, :] < np.array([[3], [NK]]))
   np.testing.assert_allclose(
-      fused(x_q, x_kv, mask=mask), reference(x_q, x_kv, mask=mask), rtol=1e-5, atol=1e-6
+    fused(x_q, x_kv, mask=mask), reference(x_q, x_kv, mask=mask), rtol=1e-5, atol=1e-6
   )
 
 

@@ -19,7 +19,7 @@ def test_linen_encoder_matches_nnx_encoder():
   # Dropout layers take their stream at construction, so init needs a "dropout" key;
   # training from Linen is `apply(..., deterministic=False, rngs={"dropout": key})`.
   variables = linen_encoder.init(
-      {"params": jax.random.key(1), "dropout": jax.random.key(2)}, *inputs
+    {"params": jax.random.key(1), "dropout": jax.random.key(2)}, *inputs
   )
   embedding = jax.jit(linen_encoder.apply)(variables, *inputs)
   assert embedding.shape == (2, nnx_encoder.embedding_dim)
@@ -27,6 +27,5 @@ def test_linen_encoder_matches_nnx_encoder():
   # Same weights, same function: the Linen params are the NNX state tree.
   nnx.update(nnx_encoder, meta.unbox(variables["params"]))
   np.testing.assert_allclose(
-      embedding, nnx.jit(lambda m, *x: m(*x))(nnx_encoder, *inputs), rtol=1e-6, atol=1e-6
+    embedding, nnx.jit(lambda m, *x: m(*x))(nnx_encoder, *inputs), rtol=1e-6, atol=1e-6
   )
-

@@ -37,12 +37,15 @@ def relative_error(actual, expected):
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-@pytest.mark.parametrize("modality,query_from,fusion", [
+@pytest.mark.parametrize(
+  "modality,query_from,fusion",
+  [
     ("both", "own", "concat"),
     ("both", "other", "sum"),
     ("video", "own", "concat"),
     ("ecg", "own", "sum"),
-])
+  ],
+)
 def test_output_shapes(preset, modality, query_from, fusion):
   config = model_config(preset)
   config.encoder.update(modality=modality, query_from=query_from, fusion=fusion)
@@ -58,8 +61,9 @@ def test_output_shapes(preset, modality, query_from, fusion):
     return jax.eval_shape(call, state, batch)
 
   embedding, extra = jax.eval_shape(
-      lambda state, b: nnx.merge(graphdef, state).encoder(**b, return_intermediates=True),
-      state, batch,
+    lambda state, b: nnx.merge(graphdef, state).encoder(**b, return_intermediates=True),
+    state,
+    batch,
   )
   dim, heads = config.encoder.dim, config.encoder.num_heads
   expected_dim = 2 * dim if (modality, fusion) == ("both", "concat") else dim
@@ -120,6 +124,7 @@ def test_every_parameter_gets_a_finite_nonzero_gradient():
       projection = model.projection_head(embedding)
       xent = -jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], 1).mean()
       return xent + jnp.sum(projection[0] * projection[1])
+
     return nnx.grad(loss_fn)(model)
 
   grads = gradients(model, batch)

@@ -17,8 +17,11 @@ def test_patch_embed_3d_is_a_strided_convolution():
   assert tokens.shape == (2, 2 * 2 * 2, 5)
   kernel = np.asarray(embed.projection.kernel[...]).reshape(2, 3, 2, 3, 5)
   conv = jax.lax.conv_general_dilated(
-      x, kernel, window_strides=(2, 3, 2), padding="VALID",
-      dimension_numbers=("NDHWC", "DHWIO", "NDHWC"),
+    x,
+    kernel,
+    window_strides=(2, 3, 2),
+    padding="VALID",
+    dimension_numbers=("NDHWC", "DHWIO", "NDHWC"),
   ) + np.asarray(embed.projection.bias[...])
   # Tokens are the convolution's output grid in raster (t, h, w) order.
   np.testing.assert_allclose(tokens, conv.reshape(2, 8, 5), rtol=1e-5, atol=1e-5)
@@ -29,7 +32,7 @@ def test_patch_embed_1d_tokens_are_consecutive_segments():
   x = np.random.default_rng(1).standard_normal((2, 12, 2)).astype(np.float32)
   tokens = embed(jnp.asarray(x))
   kernel, bias = np.asarray(embed.projection.kernel[...]), np.asarray(embed.projection.bias[...])
-  expected = np.stack([x[:, 3 * i:3 * i + 3].reshape(2, 6) @ kernel + bias for i in range(4)], 1)
+  expected = np.stack([x[:, 3 * i : 3 * i + 3].reshape(2, 6) @ kernel + bias for i in range(4)], 1)
   np.testing.assert_allclose(tokens, expected, rtol=1e-5, atol=1e-5)
 
 

@@ -14,9 +14,9 @@ def dataset(tiny_raw, tmp_path_factory):
   """(builder, split of every subject)."""
   root, _ = tiny_raw
   builder = mecg_dataset_builder.Builder(
-      config="tiny", data_dir=str(tmp_path_factory.mktemp("mecg")), num_workers=1)
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir=str(root)))
+    config="tiny", data_dir=str(tmp_path_factory.mktemp("mecg")), num_workers=1
+  )
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(root)))
   return builder, "+".join(builder.info.splits.keys())
 
 
@@ -38,9 +38,18 @@ def test_batches_match_the_tiny_model_shapes(dataset):
   builder, split = dataset
   encoder = model_config("tiny").encoder
   stats = trials.feature_stats(builder, split)
-  batch = _take(pipeline.finetune_loader(
-      builder, split, batch_size=4, seed=0, shard_index=0, shard_count=1,
-      features=pipeline.Features(feature_stats=stats)), 1)[0]
+  batch = _take(
+    pipeline.finetune_loader(
+      builder,
+      split,
+      batch_size=4,
+      seed=0,
+      shard_index=0,
+      shard_count=1,
+      features=pipeline.Features(feature_stats=stats),
+    ),
+    1,
+  )[0]
   assert batch["flow"].shape == (4, *encoder.flow_shape, 2)
   assert batch["flow"].dtype == np.float32
   assert batch["ecg"].shape == (4, encoder.ecg_length, 1)
@@ -52,8 +61,9 @@ def test_batches_match_the_tiny_model_shapes(dataset):
 def test_triplet_roles(dataset):
   builder, split = dataset
   index = pipeline.SplitIndex.load(builder, split)
-  for batch in _take(pipeline.pretrain_loader(builder, split, batch_size=8, seed=1,
-                                              shard_index=0, shard_count=1), 3):
+  for batch in _take(
+    pipeline.pretrain_loader(builder, split, batch_size=8, seed=1, shard_index=0, shard_count=1), 3
+  ):
     assert (batch["anchor"]["label"] == 1).all() and (batch["positive"]["label"] == 1).all()
     assert (batch["negative"]["label"] == 0).all()
     kinds = {windows.KINDS[k] for k in batch["negative"]["kind"]}
@@ -64,9 +74,12 @@ def test_triplet_roles(dataset):
 
 def test_finetune_balance(dataset):
   builder, split = dataset
-  for batch in _take(pipeline.finetune_loader(builder, split, batch_size=8, seed=2,
-                                              positive_fraction=0.25, shard_index=0,
-                                              shard_count=1), 4):
+  for batch in _take(
+    pipeline.finetune_loader(
+      builder, split, batch_size=8, seed=2, positive_fraction=0.25, shard_index=0, shard_count=1
+    ),
+    4,
+  ):
     assert batch["label"].sum() == 2
     kinds = {windows.KINDS[k] for k, label in zip(batch["kind"], batch["label"]) if not label}
     assert kinds <= set(pipeline.DEFAULT_NEGATIVE_KINDS)
@@ -96,13 +109,13 @@ def test_moving_negatives_are_the_most_moving_negatives(dataset):
 def test_negatives_split_between_moving_heart_and_uniform(dataset):
   builder, split = dataset
   index = pipeline.SplitIndex.load(builder, split)
-  policy = pipeline.NegativePolicy(moving_fraction=0.3, heart_fraction=0.5,
-                                   moving_top_share=0.05, heart_top_share=0.05)
+  policy = pipeline.NegativePolicy(
+    moving_fraction=0.3, heart_fraction=0.5, moving_top_share=0.05, heart_top_share=0.05
+  )
   negatives = index.negatives()
   moving = index.moving_negatives(policy.kinds, policy.moving_top_share)
   heart = index.heart_negatives(policy.kinds, policy.heart_top_share)
-  drawn = pipeline._Negatives(index, policy, split, "test").draw(
-      np.random.default_rng(0), 4000)
+  drawn = pipeline._Negatives(index, policy, split, "test").draw(np.random.default_rng(0), 4000)
   both = len(np.intersect1d(moving, heart))
   # Uniform draws (20 %) and the other pool's draws land in a pool by its share.
   expected_moving = 0.3 + 0.5 * both / len(heart) + 0.2 * len(moving) / len(negatives)
@@ -122,7 +135,7 @@ def test_heart_negatives_have_the_steepest_heart_rate_rise(dataset):
   trial = index.trials[index.trial_index[window]]
   start = trial.window_starts[window - trial.first_index]
   frames = trial.record["spec"]["window_frames"]
-  assert index.heart[window] == trial.hrs_bpm_per_s[start:start + frames].max()
+  assert index.heart[window] == trial.hrs_bpm_per_s[start : start + frames].max()
 
 
 def test_moving_negative_fraction_is_drawn(dataset):
@@ -130,13 +143,19 @@ def test_moving_negative_fraction_is_drawn(dataset):
   index = pipeline.SplitIndex.load(builder, split)
   policy = pipeline.NegativePolicy(moving_fraction=1.0, moving_top_share=0.2)
   moving = set(index.moving_negatives(policy.kinds, policy.moving_top_share))
-  for batch in _take(pipeline.finetune_loader(builder, split, batch_size=8, seed=2,
-                                              negatives=policy, shard_index=0,
-                                              shard_count=1), 3):
+  for batch in _take(
+    pipeline.finetune_loader(
+      builder, split, batch_size=8, seed=2, negatives=policy, shard_index=0, shard_count=1
+    ),
+    3,
+  ):
     assert set(batch["index"][batch["label"] == 0]) <= moving
-  for batch in _take(pipeline.pretrain_loader(builder, split, batch_size=8, seed=1,
-                                              negatives=policy, shard_index=0,
-                                              shard_count=1), 2):
+  for batch in _take(
+    pipeline.pretrain_loader(
+      builder, split, batch_size=8, seed=1, negatives=policy, shard_index=0, shard_count=1
+    ),
+    2,
+  ):
     assert set(batch["negative"]["index"]) <= moving
   with pytest.raises(ValueError, match="moving_fraction=1.5"):
     pipeline.NegativePolicy(moving_fraction=1.5)
@@ -152,8 +171,11 @@ def test_features_standardised_within_each_trial(dataset):
   builder, split = dataset
   stats = trials.trial_feature_stats(builder, split)
   features = pipeline.Features(trial_feature_stats=stats)
-  batches = list(pipeline.eval_loader(builder, split, batch_size=64, features=features,
-                                      shard_index=0, shard_count=1))
+  batches = list(
+    pipeline.eval_loader(
+      builder, split, batch_size=64, features=features, shard_index=0, shard_count=1
+    )
+  )
   values = np.concatenate([b["ecg_features"][b["mask"]] for b in batches])
   trial_of = np.concatenate([b["trial_index"][b["mask"]] for b in batches])
   assert len(stats) == len(trials.load_trials(builder, split)) == len(set(trial_of))
@@ -164,22 +186,22 @@ def test_features_standardised_within_each_trial(dataset):
     np.testing.assert_allclose(mine.std(0)[varying], 1.0, atol=1e-2)
   with pytest.raises(KeyError, match="no feature statistics"):
     pipeline.Features(trial_feature_stats={}).model_inputs(
-        {"ecg": np.zeros(8), "ecg_features": np.zeros(6), "flow": np.zeros(1),
-         "trial": b"s1/101"})
+      {"ecg": np.zeros(8), "ecg_features": np.zeros(6), "flow": np.zeros(1), "trial": b"s1/101"}
+    )
 
 
 def test_eval_is_ordered_complete_and_padded(dataset):
   builder, split = dataset
   infos = trials.load_trials(builder, split)
   expected = [(i, s) for i, t in enumerate(infos) for s in t.window_starts]
-  batches = list(pipeline.eval_loader(builder, split, batch_size=64, shard_index=0,
-                                      shard_count=1))
-  seen = [(t, s) for b in batches for t, s, m in
-          zip(b["trial_index"], b["start_frame"], b["mask"]) if m]
+  batches = list(pipeline.eval_loader(builder, split, batch_size=64, shard_index=0, shard_count=1))
+  seen = [
+    (t, s) for b in batches for t, s, m in zip(b["trial_index"], b["start_frame"], b["mask"]) if m
+  ]
   assert seen == expected
   indices = np.concatenate([b["index"][b["mask"]] for b in batches])
   np.testing.assert_array_equal(indices, np.arange(len(expected)))
-  assert (np.concatenate([b["index"] for b in batches])[len(expected):] == -1).all()
+  assert (np.concatenate([b["index"] for b in batches])[len(expected) :] == -1).all()
 
 
 def test_process_shards_are_disjoint_and_complete(dataset):
@@ -187,27 +209,36 @@ def test_process_shards_are_disjoint_and_complete(dataset):
   steps = None
   covered = []
   for process in range(2):
-    batches = list(pipeline.eval_loader(builder, split, batch_size=32, shard_index=process,
-                                        shard_count=2))
+    batches = list(
+      pipeline.eval_loader(builder, split, batch_size=32, shard_index=process, shard_count=2)
+    )
     steps = steps or len(batches)
     assert len(batches) == steps  # every process runs the same number of steps
     covered += [b["index"][b["mask"]] for b in batches]
   covered = np.concatenate(covered)
   np.testing.assert_array_equal(np.sort(covered), np.arange(len(covered)))
 
-  whole = _take(pipeline.finetune_loader(builder, split, batch_size=8, seed=3,
-                                         shard_index=0, shard_count=1), 2)
-  halves = [_take(pipeline.finetune_loader(builder, split, batch_size=8, seed=3,
-                                           shard_index=p, shard_count=2), 2) for p in (0, 1)]
+  whole = _take(
+    pipeline.finetune_loader(builder, split, batch_size=8, seed=3, shard_index=0, shard_count=1), 2
+  )
+  halves = [
+    _take(
+      pipeline.finetune_loader(builder, split, batch_size=8, seed=3, shard_index=p, shard_count=2),
+      2,
+    )
+    for p in (0, 1)
+  ]
   for step in range(2):
     np.testing.assert_array_equal(
-        whole[step]["index"], np.concatenate([h[step]["index"] for h in halves]))
+      whole[step]["index"], np.concatenate([h[step]["index"] for h in halves])
+    )
 
 
 def test_resume_gives_the_same_batches(dataset):
   builder, split = dataset
-  loader = pipeline.pretrain_loader(builder, split, batch_size=4, seed=4, shard_index=0,
-                                    shard_count=1)
+  loader = pipeline.pretrain_loader(
+    builder, split, batch_size=4, seed=4, shard_index=0, shard_count=1
+  )
   iterator = iter(loader)
   for _ in range(3):
     next(iterator)
@@ -238,6 +269,7 @@ def test_unknown_split_names_the_choices(dataset):
 def test_negative_kinds_come_from_the_data_config():
   from experiments.configs import loso_synthetic, synthetic
   from cmcl_jax.train import inputs
+
   data = synthetic.get_config().data
   assert inputs.negative_policy(data).kinds == pipeline.DEFAULT_NEGATIVE_KINDS
   data = loso_synthetic.get_config().data  # the demo's: windows on part of an ME too

@@ -21,8 +21,9 @@ def test_undefined_metrics_are_zero():
 
 def test_iou_is_counted_in_inclusive_frames():
   # [0, 9] and [5, 14]: 5 shared frames of 15 → 1/3; [0, 9] and [0, 9] → 1.
-  np.testing.assert_allclose(spotting.interval_iou([(0, 9)], [(5, 14), (0, 9), (10, 20)]),
-                             [[1 / 3, 1.0, 0.0]])
+  np.testing.assert_allclose(
+    spotting.interval_iou([(0, 9)], [(5, 14), (0, 9), (10, 20)]), [[1 / 3, 1.0, 0.0]]
+  )
   # [0, 9] vs [0, 4]: 5 / 10 = 0.5 exactly, a true positive at IoU ≥ 0.5.
   assert spotting.match_intervals([(0, 9)], [(0, 4)]).tp == 1
   assert spotting.match_intervals([(0, 9)], [(0, 3)]).tp == 0
@@ -89,28 +90,30 @@ def test_ccf_keeps_candidates_above_eta_times_mean():
 def test_proposals_from_window_scores():
   starts = np.arange(0, 900, 15)
   scores = np.full(starts.shape, 0.05)
-  scores[starts == 300] = 0.9   # window 300–374, centre 337
-  scores[starts == 600] = 0.7   # centre 637
+  scores[starts == 300] = 0.9  # window 300–374, centre 337
+  scores[starts == 600] = 0.7  # centre 637
   scores[starts == 615] = 0.6
   curve = spotting.score_curve(starts, scores, window_length=75, num_frames=975)
   assert curve.shape == (975,) and curve.argmax() == 337
-  peaks = spotting.propose(curve, half_width_frames=37, min_distance_frames=75,
-                           threshold=0.5, centre="peak")
+  peaks = spotting.propose(
+    curve, half_width_frames=37, min_distance_frames=75, threshold=0.5, centre="peak"
+  )
   np.testing.assert_array_equal(peaks, [(300, 337, 374), (600, 637, 674)])
   # "run": the midpoint of each above-threshold run; the second run is lopsided.
-  runs = spotting.propose(curve, half_width_frames=37, min_distance_frames=75,
-                          threshold=0.5)
+  runs = spotting.propose(curve, half_width_frames=37, min_distance_frames=75, threshold=0.5)
   above = np.flatnonzero(curve[560:720] >= 0.5) + 560
   middle = (above[0] + above[-1]) // 2
   assert middle != 637
   np.testing.assert_array_equal(runs, [(300, 337, 374), (middle - 37, middle, middle + 37)])
   motion = np.zeros(975)
   motion[345] = 1.0
-  with_apex = spotting.propose(curve, half_width_frames=37, min_distance_frames=75,
-                               threshold=0.5, apex_signal=motion)
+  with_apex = spotting.propose(
+    curve, half_width_frames=37, min_distance_frames=75, threshold=0.5, apex_signal=motion
+  )
   assert with_apex[0, 1] == 345
-  relative = spotting.propose(curve, half_width_frames=37, min_distance_frames=75,
-                              relative_threshold=0.8)
+  relative = spotting.propose(
+    curve, half_width_frames=37, min_distance_frames=75, relative_threshold=0.8
+  )
   assert len(relative) == 1
   with pytest.raises(ValueError, match="centre='middle'"):
     spotting.propose(curve, half_width_frames=37, min_distance_frames=75, centre="middle")
@@ -118,9 +121,8 @@ def test_proposals_from_window_scores():
 
 def test_run_centres_closer_than_the_minimum_distance_keep_the_highest():
   curve = np.zeros(400)
-  curve[100:111] = 0.6   # run centre 105
-  curve[140:151] = 0.9   # run centre 145, 40 frames later
-  curve[300:311] = 0.7   # run centre 305
-  candidates = spotting.propose(curve, half_width_frames=10, min_distance_frames=75,
-                                threshold=0.5)
+  curve[100:111] = 0.6  # run centre 105
+  curve[140:151] = 0.9  # run centre 145, 40 frames later
+  curve[300:311] = 0.7  # run centre 305
+  candidates = spotting.propose(curve, half_width_frames=10, min_distance_frames=75, threshold=0.5)
   np.testing.assert_array_equal(candidates[:, 1], [145, 305])

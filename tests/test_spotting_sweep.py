@@ -10,8 +10,14 @@ def _trial(trial_id, subject, apex_hrs):
   """Two candidates: a true ME at frames 100–140 and a false one at 300–340."""
   hrs = np.ones(500, np.float32)
   hrs[120], hrs[320] = apex_hrs
-  return sweep.TrialCandidates(trial_id, subject, np.array([[100, 120, 140], [300, 320, 340]]),
-                               hrs, 1.0, np.array([[100, 140]]))
+  return sweep.TrialCandidates(
+    trial_id,
+    subject,
+    np.array([[100, 120, 140], [300, 320, 340]]),
+    hrs,
+    1.0,
+    np.array([[100, 140]]),
+  )
 
 
 def test_unfiltered_and_filtered_counts():

@@ -43,7 +43,9 @@ def test_coding_file_matches_ground_truth_and_paper_rule(tiny_raw):
     assert row.kind == coding.expression_kind(row.onset_s, row.apex_s, row.offset_s)
     if row.kind == "micro":
       assert row.offset_s - row.onset_s <= 0.5
-  assert coding.summarize_findings(coding.validate_expressions(rows))["stamp_duration_mismatch"] == 0
+  assert (
+    coding.summarize_findings(coding.validate_expressions(rows))["stamp_duration_mismatch"] == 0
+  )
 
 
 def test_r_peaks_found_by_neurokit_match_planted_beats(tiny_raw):
@@ -87,8 +89,11 @@ def test_flow_peaks_at_mes_and_at_distractors_alike(tiny_raw):
     x, y, w, h = video.track_face(frames, fps=150.0).boxes[0]
 
     def peak_motion(a, b):
-      flow = video.optical_flow([frames[a][y:y + h, x:x + w], frames[b][y:y + h, x:x + w]],
-                                method="dis", size=(64, 64))[0]
+      flow = video.optical_flow(
+        [frames[a][y : y + h, x : x + w], frames[b][y : y + h, x : x + w]],
+        method="dis",
+        size=(64, 64),
+      )[0]
       flow = flow - np.median(flow.reshape(-1, 2), axis=0)
       return np.percentile(video.flow_magnitude(flow), 99)
 
@@ -98,9 +103,12 @@ def test_flow_peaks_at_mes_and_at_distractors_alike(tiny_raw):
         motion["micro"].append(peak_motion(e["onset_frame"], e["apex_frame"]))
     for d in p["distractors"]:
       if d["kind"] == "blink":
-        motion["blink"].append(peak_motion(d["start_frame"], (d["start_frame"] + d["end_frame"]) // 2))
+        motion["blink"].append(
+          peak_motion(d["start_frame"], (d["start_frame"] + d["end_frame"]) // 2)
+        )
     busy = [(e["onset_frame"], e["offset_frame"]) for e in p["expressions"] + p["twitches"]] + [
-        (d["start_frame"], d["end_frame"]) for d in p["distractors"]]
+      (d["start_frame"], d["end_frame"]) for d in p["distractors"]
+    ]
     for a in rng.integers(0, len(frames) - 30, 12):
       if all(a + 25 < start - 75 or a > end + 75 for start, end in busy):
         motion["quiet"].append(peak_motion(a, a + 25))
@@ -113,16 +121,14 @@ def test_flow_peaks_at_mes_and_at_distractors_alike(tiny_raw):
 def test_a_twitch_renders_exactly_like_the_same_me():
   rng = np.random.default_rng(0)
   face = faces.make_face(96, 96, rng)
-  me = schedule.PlannedExpression("micro", 0.2, 0.35, 0.6, ("AU12",), "happy", 2.0,
-                                  False, 0.0, 0.0)
+  me = schedule.PlannedExpression("micro", 0.2, 0.35, 0.6, ("AU12",), "happy", 2.0, False, 0.0, 0.0)
   twitch = dataclasses.replace(me, kind="twitch")
   as_me = schedule.TrialPlan("s", "happy", 1, 101, (me,), ())
   as_twitch = schedule.TrialPlan("s", "happy", 1, 101, (), (), (twitch,))
   still = schedule.TrialPlan("s", "happy", 1, 101, (), ())
 
   def render(plan):
-    return np.stack(list(faces.render_trial(face, plan, 120, 150.0, 0.0,
-                                            np.random.default_rng(1))))
+    return np.stack(list(faces.render_trial(face, plan, 120, 150.0, 0.0, np.random.default_rng(1))))
 
   np.testing.assert_array_equal(render(as_twitch), render(as_me))
   apex = round(0.35 * 150)
@@ -134,8 +140,9 @@ def test_twitches_look_like_mes_but_are_not_coded_and_move_no_heart(tiny_raw):
   root, truth = tiny_raw
   twitches = [t for trial in _trials(truth).values() for t in trial["twitches"]]
   assert len(twitches) >= 2
-  assert all(t["kind"] == "twitch" and not t["hr_response"] and t["hr_size_bpm"] == 0
-             for t in twitches)
+  assert all(
+    t["kind"] == "twitch" and not t["hr_response"] and t["hr_size_bpm"] == 0 for t in twitches
+  )
   assert all(t["offset_s"] - t["onset_s"] <= 0.5 for t in twitches)
   coded = {(r.video, r.onset_s) for r in coding.read_coding_file(root / "coding_file.xlsx")}
   for name, trial in _trials(truth).items():
@@ -155,10 +162,20 @@ def test_events_that_do_not_fit_are_counted_not_dropped_silently():
     assert unplaced["twitch"] > 0
     busy = sorted((e.onset_s, e.offset_s) for e in plan.expressions + plan.twitches)
     assert all(b[0] - a[1] > config.min_gap_s for a, b in zip(busy, busy[1:]))
-  truth = {"subjects": [{"trials": [
-      {"expressions": [dataclasses.asdict(e) for e in p.expressions],
-       "twitches": [dataclasses.asdict(e) for e in p.twitches],
-       "unplaced": dict(p.unplaced)} for p in plans]}]}
+  truth = {
+    "subjects": [
+      {
+        "trials": [
+          {
+            "expressions": [dataclasses.asdict(e) for e in p.expressions],
+            "twitches": [dataclasses.asdict(e) for e in p.twitches],
+            "unplaced": dict(p.unplaced),
+          }
+          for p in plans
+        ]
+      }
+    ]
+  }
   total = sum(dict(p.unplaced)["twitch"] for p in plans)
   summary = synthetic.unplaced_summary(truth)
   assert f"{total} twitch" in summary and "not planted for lack of room" in summary

@@ -9,8 +9,12 @@ from cmcl_jax.train.state import TrainState
 
 
 def _state(value: float) -> TrainState:
-  return TrainState(step=jnp.asarray(3, jnp.int32), params={"w": jnp.full((2, 2), value)},
-                    opt_state={"mu": jnp.zeros((2, 2))}, rng=jnp.zeros((2,), jnp.uint32))
+  return TrainState(
+    step=jnp.asarray(3, jnp.int32),
+    params={"w": jnp.full((2, 2), value)},
+    opt_state={"mu": jnp.zeros((2, 2))},
+    rng=jnp.zeros((2,), jnp.uint32),
+  )
 
 
 def test_relative_directory_saves_and_restores(tmp_path, monkeypatch):

@@ -23,17 +23,20 @@ def data_dir(tiny_raw, tmp_path_factory):
   root, _ = tiny_raw
   out = tmp_path_factory.mktemp("tfds")
   builder = mecg_dataset_builder.Builder(config="tiny", data_dir=str(out), num_workers=1)
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir=str(root)))
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(root)))
   return out
 
 
 def _train(*flags):
   env = dict(os.environ, JAX_PLATFORMS="cpu")
   return subprocess.run(
-      [sys.executable, "-m", "experiments.train",
-       "--config=experiments/configs/smoke.py", *flags],
-      cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    [sys.executable, "-m", "experiments.train", "--config=experiments/configs/smoke.py", *flags],
+    cwd=ROOT,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=TIMEOUT_S,
+  )
 
 
 @pytest.mark.slow
@@ -44,8 +47,9 @@ def test_smoke_launch_trains_both_stages(data_dir, tmp_path):
   for stage in ("pretrain", "finetune"):
     assert (workdir / stage / "checkpoints" / "6").is_dir()
     assert list((workdir / stage / "tensorboard").glob("events.out.tfevents.*"))
-  records = [json.loads(line) for line in
-             (workdir / "finetune" / "metrics.jsonl").read_text().splitlines()]
+  records = [
+    json.loads(line) for line in (workdir / "finetune" / "metrics.jsonl").read_text().splitlines()
+  ]
   assert {"loss", "accuracy", "steps_per_s", "samples_per_s", "eta_s"} <= records[0].keys()
   assert 0.0 <= records[-1]["eval_f1"] <= 1.0
   assert "steps/s" in result.stderr and "ETA" in result.stderr
@@ -53,24 +57,34 @@ def test_smoke_launch_trains_both_stages(data_dir, tmp_path):
 
 
 def test_bad_override_fails_at_start(data_dir, tmp_path):
-  result = _train(f"--config.data.data_dir={data_dir}", f"--workdir={tmp_path}",
-                  "--config.pretrain.mining=hardest")
+  result = _train(
+    f"--config.data.data_dir={data_dir}",
+    f"--workdir={tmp_path}",
+    "--config.pretrain.mining=hardest",
+  )
   assert result.returncode != 0
   assert "pretrain.mining='hardest'" in result.stderr
   assert not (tmp_path / "pretrain").exists()
 
 
 def test_every_preset_passes_the_checks():
-  for config in (smoke.get_config(), synthetic.get_config(),
-                 synthetic.get_config("runlocal"), mecg.get_config("runlocal")):
+  for config in (
+    smoke.get_config(),
+    synthetic.get_config(),
+    synthetic.get_config("runlocal"),
+    mecg.get_config("runlocal"),
+  ):
     check_config(config)
 
 
-@pytest.mark.parametrize("field, value, message", [
+@pytest.mark.parametrize(
+  "field, value, message",
+  [
     ("finetune.loss", "hinge", "finetune.loss='hinge'"),
     ("finetune.init_from", "imagenet", "finetune.init_from='imagenet'"),
     ("pretrain.steps", 0, "pretrain.steps=0"),
-])
+  ],
+)
 def test_check_config_names_the_field(field, value, message):
   config = smoke.get_config()
   section, name = field.split(".")

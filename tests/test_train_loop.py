@@ -34,13 +34,15 @@ TIMEOUT_S = 600
 def _config(args):
   config = smoke.get_config()
   config.pretrain.update(steps=args.pretrain_steps, lr=1e-2, warmup_steps=1)
-  config.finetune.update(steps=args.finetune_steps, lr=1e-2, warmup_steps=1,
-                         lr_multipliers={})
+  config.finetune.update(steps=args.finetune_steps, lr=1e-2, warmup_steps=1, lr_multipliers={})
   config.checkpoint.every_steps = 2
   config.logging.every_steps = 1
-  config.distributed.update(coordinator_address=args.coordinator or "",
-                            num_processes=args.num_processes, process_id=args.process_id,
-                            cpu_collectives="gloo" if args.coordinator else "")
+  config.distributed.update(
+    coordinator_address=args.coordinator or "",
+    num_processes=args.num_processes,
+    process_id=args.process_id,
+    cpu_collectives="gloo" if args.coordinator else "",
+  )
   return config
 
 
@@ -51,17 +53,20 @@ def _global_batch(step: int, batch_size: int, seed: int, stage: str) -> dict:
   def windows(labels):
     shift = (2.0 * labels.astype(np.float32) - 1.0)[:, None, None, None, None]
     return {
-        "flow": (rng.standard_normal((len(labels), 4, 16, 16, 2)) + shift).astype(np.float32),
-        "ecg": rng.standard_normal((len(labels), 64, 1)).astype(np.float32),
-        "ecg_features": (rng.standard_normal((len(labels), len(WINDOW_FEATURE_NAMES)))
-                         + shift[:, :, 0, 0, 0]
-                         ).astype(np.float32),
-        "label": labels.astype(np.int32),
+      "flow": (rng.standard_normal((len(labels), 4, 16, 16, 2)) + shift).astype(np.float32),
+      "ecg": rng.standard_normal((len(labels), 64, 1)).astype(np.float32),
+      "ecg_features": (
+        rng.standard_normal((len(labels), len(WINDOW_FEATURE_NAMES))) + shift[:, :, 0, 0, 0]
+      ).astype(np.float32),
+      "label": labels.astype(np.int32),
     }
 
   if stage == "pretrain":
-    return {"anchor": windows(np.ones(batch_size)), "positive": windows(np.ones(batch_size)),
-            "negative": windows(np.zeros(batch_size))}
+    return {
+      "anchor": windows(np.ones(batch_size)),
+      "positive": windows(np.ones(batch_size)),
+      "negative": windows(np.zeros(batch_size)),
+    }
   return windows(rng.permutation(np.arange(batch_size) % 2))
 
 
@@ -89,14 +94,11 @@ def _stage_data(config, args):
   def iterator(stage, batch_size):
     dataset = grain.MapDataset.range(10**6).map(_Rows(stage, batch_size, args))
     # No read-ahead: a fault fires exactly when the loop asks for that batch.
-    return iter(dataset.to_iter_dataset(grain.ReadOptions(num_threads=0,
-                                                          prefetch_buffer_size=0)))
+    return iter(dataset.to_iter_dataset(grain.ReadOptions(num_threads=0, prefetch_buffer_size=0)))
 
   return {
-      "pretrain": StageData(train=lambda: iterator("pretrain",
-                                                   config.data.pretrain_batch_size)),
-      "finetune": StageData(train=lambda: iterator("finetune",
-                                                   config.data.finetune_batch_size)),
+    "pretrain": StageData(train=lambda: iterator("pretrain", config.data.pretrain_batch_size)),
+    "finetune": StageData(train=lambda: iterator("finetune", config.data.finetune_batch_size)),
   }
 
 
@@ -119,11 +121,17 @@ def _worker(argv):
   if jax.process_index() == 0:
     for name, result in results.items():
       params = nnx.to_pure_dict(jax.device_get(result.state.params))
-      flat = {jax.tree_util.keystr(path): np.asarray(leaf)
-              for path, leaf in jax.tree_util.tree_leaves_with_path(params)}
+      flat = {
+        jax.tree_util.keystr(path): np.asarray(leaf)
+        for path, leaf in jax.tree_util.tree_leaves_with_path(params)
+      }
       np.savez(Path(args.workdir) / f"{name}_params.npz", **flat)
-    print("RESULT", json.dumps({n: {"preempted": r.preempted, "step": int(r.state.step)}
-                                for n, r in results.items()}))
+    print(
+      "RESULT",
+      json.dumps(
+        {n: {"preempted": r.preempted, "step": int(r.state.step)} for n, r in results.items()}
+      ),
+    )
 
 
 # ----------------------------------------------------------------------------- tests
@@ -154,8 +162,12 @@ def _start(workdir, cache_dir, *extra, devices=1):
   # hang the other one in jax.distributed's shutdown barrier.
   log = tempfile.TemporaryFile("w+")
   process = subprocess.Popen(
-      [sys.executable, __file__, f"--workdir={workdir}", *extra],
-      env=_env(cache_dir, devices), stdout=log, stderr=subprocess.STDOUT, text=True)
+    [sys.executable, __file__, f"--workdir={workdir}", *extra],
+    env=_env(cache_dir, devices),
+    stdout=log,
+    stderr=subprocess.STDOUT,
+    text=True,
+  )
   return process, log
 
 
@@ -206,15 +218,15 @@ def test_both_stages_learn(reference):
     losses = _losses(reference, stage)
     steps = sorted(losses)
     assert steps == list(range(1, len(steps) + 1))
-    first, last = np.mean([losses[s] for s in steps[:3]]), np.mean(
-        [losses[s] for s in steps[-3:]])
+    first, last = np.mean([losses[s] for s in steps[:3]]), np.mean([losses[s] for s in steps[-3:]])
     assert last < 0.8 * first, (stage, losses)
   assert (reference / "pretrain" / "tensorboard").is_dir()
 
 
 def test_killed_run_resumes_bitwise(reference, tmp_path, cache_dir):
-  code, _ = _run(tmp_path, cache_dir, "--fault=kill", "--fault_stage=finetune",
-                 "--fault_step=5", check=False)
+  code, _ = _run(
+    tmp_path, cache_dir, "--fault=kill", "--fault_stage=finetune", "--fault_step=5", check=False
+  )
   assert code == -signal.SIGKILL
   assert not (tmp_path / "finetune_params.npz").exists()
   _, output = _run(tmp_path, cache_dir)  # the same command again
@@ -228,22 +240,24 @@ def test_killed_run_resumes_bitwise(reference, tmp_path, cache_dir):
   assert _losses(tmp_path, "finetune") == _losses(reference, "finetune")
 
 
-def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path,
-                                                                          cache_dir):
-  code, output = _run(tmp_path, cache_dir, "--fault=nan", "--fault_stage=pretrain",
-                      "--fault_step=5", check=False)
+def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, cache_dir):
+  code, output = _run(
+    tmp_path, cache_dir, "--fault=nan", "--fault_stage=pretrain", "--fault_step=5", check=False
+  )
   assert code != 0
   assert "NonFiniteLossError" in output and "loss is nan at step 5" in output
-  checkpoints = sorted(int(p.name) for p in (tmp_path / "pretrain" / "checkpoints").iterdir()
-                       if p.name.isdigit())
+  checkpoints = sorted(
+    int(p.name) for p in (tmp_path / "pretrain" / "checkpoints").iterdir() if p.name.isdigit()
+  )
   assert checkpoints[-1] == 4
   assert not (tmp_path / "finetune").exists()
 
 
 def test_sigterm_saves_and_exits_cleanly(tmp_path, cache_dir):
   # The worker sends itself SIGTERM when the loop fetches pre-training batch 4.
-  code, output = _run(tmp_path, cache_dir, "--fault=term", "--fault_stage=pretrain",
-                      "--fault_step=4")
+  code, output = _run(
+    tmp_path, cache_dir, "--fault=term", "--fault_stage=pretrain", "--fault_step=4"
+  )
   assert code == 0 and "stopped by SIGTERM at step 5" in output
   result = json.loads(output.split("RESULT ")[-1].splitlines()[0])
   assert result == {"pretrain": {"preempted": True, "step": 5}}
@@ -266,8 +280,9 @@ def _assert_same_run(got_dir, want_dir):
         np.testing.assert_allclose(got[key], want[key], rtol=1e-3, atol=1e-5, err_msg=key)
     got, want = _losses(got_dir, stage), _losses(want_dir, stage)
     assert got.keys() == want.keys()
-    np.testing.assert_allclose([got[s] for s in sorted(got)],
-                               [want[s] for s in sorted(want)], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+      [got[s] for s in sorted(got)], [want[s] for s in sorted(want)], rtol=1e-4, atol=1e-5
+    )
 
 
 @pytest.mark.slow
@@ -288,8 +303,12 @@ def test_two_processes_match_one_process_with_two_devices(tmp_path, cache_dir):
   _run(single, cache_dir, devices=2)
   multi = tmp_path / "multi"
   coordinator = f"127.0.0.1:{_free_port()}"
-  started = [_start(multi, cache_dir, f"--coordinator={coordinator}",
-                    "--num_processes=2", f"--process_id={i}") for i in range(2)]
+  started = [
+    _start(
+      multi, cache_dir, f"--coordinator={coordinator}", "--num_processes=2", f"--process_id={i}"
+    )
+    for i in range(2)
+  ]
   outputs = [_finish(s) for s in started]
   for (process, _), output in zip(started, outputs):
     assert process.returncode == 0, output[-5000:]

@@ -34,12 +34,16 @@ def test_batch_hard_takes_farthest_positive_and_closest_negative():
   # Anchor 2: positives 0.765, 0.765; negative at 1.848. Anchor 3 has no positive.
   d12 = math.sqrt(2 - math.sqrt(2))
   d23 = math.sqrt(2 + math.sqrt(2))
-  hinges = [max(math.sqrt(2) - 2 + 0.5, 0), max(math.sqrt(2) - math.sqrt(2) + 0.5, 0),
-            max(d12 - d23 + 0.5, 0)]
+  hinges = [
+    max(math.sqrt(2) - 2 + 0.5, 0),
+    max(math.sqrt(2) - math.sqrt(2) + 0.5, 0),
+    max(d12 - d23 + 0.5, 0),
+  ]
   got = losses.batch_hard_triplet_loss(e, labels, margin=0.5)
   np.testing.assert_allclose(got, np.mean(hinges), rtol=1e-5)
   only_first = losses.batch_hard_triplet_loss(
-      e, labels, margin=0.5, anchor_mask=jnp.array([True, False, False, False]))
+    e, labels, margin=0.5, anchor_mask=jnp.array([True, False, False, False])
+  )
   np.testing.assert_allclose(only_first, hinges[0], atol=1e-6)
 
 
@@ -53,14 +57,14 @@ def test_weighted_cross_entropy():
   logits = jnp.array([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
   labels = jnp.array([0, 1, 1])
   ce = [math.log(1 + math.exp(-2)), math.log(1 + math.exp(-1)), math.log(2)]
-  np.testing.assert_allclose(losses.weighted_cross_entropy(logits, labels),
-                             np.mean(ce), rtol=1e-6)
+  np.testing.assert_allclose(losses.weighted_cross_entropy(logits, labels), np.mean(ce), rtol=1e-6)
   weighted = (1 * ce[0] + 3 * ce[1] + 3 * ce[2]) / 7
   np.testing.assert_allclose(
-      losses.weighted_cross_entropy(logits, labels, class_weights=(1.0, 3.0)),
-      weighted, rtol=1e-6)
-  masked = losses.weighted_cross_entropy(logits, labels, (1.0, 3.0),
-                                         mask=jnp.array([True, True, False]))
+    losses.weighted_cross_entropy(logits, labels, class_weights=(1.0, 3.0)), weighted, rtol=1e-6
+  )
+  masked = losses.weighted_cross_entropy(
+    logits, labels, (1.0, 3.0), mask=jnp.array([True, True, False])
+  )
   np.testing.assert_allclose(masked, (ce[0] + 3 * ce[1]) / 4, rtol=1e-6)
 
 
@@ -69,13 +73,19 @@ def test_focal_loss():
   labels = jnp.array([0, 1])
   p = [1 / (1 + math.exp(-2)), 1 / (1 + math.exp(-1))]
   terms = [(1 - pi) ** 2 * -math.log(pi) for pi in p]
-  np.testing.assert_allclose(losses.focal_loss(logits, labels, gamma=2.0),
-                             np.mean(terms), rtol=1e-6)
   np.testing.assert_allclose(
-      losses.focal_loss(logits, labels, gamma=2.0, class_weights=(0.25, 0.75)),
-      (0.25 * terms[0] + 0.75 * terms[1]) / 1.0, rtol=1e-6)
-  np.testing.assert_allclose(losses.focal_loss(logits, labels, gamma=0.0),
-                             losses.weighted_cross_entropy(logits, labels), rtol=1e-6)
+    losses.focal_loss(logits, labels, gamma=2.0), np.mean(terms), rtol=1e-6
+  )
+  np.testing.assert_allclose(
+    losses.focal_loss(logits, labels, gamma=2.0, class_weights=(0.25, 0.75)),
+    (0.25 * terms[0] + 0.75 * terms[1]) / 1.0,
+    rtol=1e-6,
+  )
+  np.testing.assert_allclose(
+    losses.focal_loss(logits, labels, gamma=0.0),
+    losses.weighted_cross_entropy(logits, labels),
+    rtol=1e-6,
+  )
 
 
 def test_classification_loss_rejects_unknown_name_and_bad_weights():
@@ -86,17 +96,26 @@ def test_classification_loss_rejects_unknown_name_and_bad_weights():
 
 
 def _stage(**overrides):
-  stage = dict(steps=10, lr=1e-2, warmup_steps=2, schedule="cosine", end_lr_factor=0.0,
-               weight_decay=0.0, clip_norm=1.0, trainable=("encoder", "classifier"),
-               lr_multipliers={"encoder": 0.1})
+  stage = dict(
+    steps=10,
+    lr=1e-2,
+    warmup_steps=2,
+    schedule="cosine",
+    end_lr_factor=0.0,
+    weight_decay=0.0,
+    clip_norm=1.0,
+    trainable=("encoder", "classifier"),
+    lr_multipliers={"encoder": 0.1},
+  )
   stage.update(overrides)
   return stage
 
 
 def test_schedule_warms_up_then_decays():
   schedule = optim.learning_rate_schedule(_stage())
-  np.testing.assert_allclose([schedule(0), schedule(1), schedule(2), schedule(10)],
-                             [0.0, 5e-3, 1e-2, 0.0], atol=1e-8)
+  np.testing.assert_allclose(
+    [schedule(0), schedule(1), schedule(2), schedule(10)], [0.0, 5e-3, 1e-2, 0.0], atol=1e-8
+  )
   constant = optim.learning_rate_schedule(_stage(schedule="constant"))
   np.testing.assert_allclose(constant(9), 1e-2)
   with pytest.raises(ValueError, match="schedule must be one of"):
@@ -104,19 +123,23 @@ def test_schedule_warms_up_then_decays():
 
 
 def test_groups_frozen_and_scaled():
-  params = {group: {"kernel": jnp.zeros((3, 2)), "bias": jnp.zeros(2)}
-            for group in ("encoder", "projection_head", "classifier")}
-  tx = optim.make_optimizer(_stage(clip_norm=1e9, warmup_steps=0, schedule="constant"),
-                            params)
+  params = {
+    group: {"kernel": jnp.zeros((3, 2)), "bias": jnp.zeros(2)}
+    for group in ("encoder", "projection_head", "classifier")
+  }
+  tx = optim.make_optimizer(_stage(clip_norm=1e9, warmup_steps=0, schedule="constant"), params)
   grads = jax.tree.map(jnp.ones_like, params)
   updates, _ = tx.update(grads, tx.init(params), params)
   largest = {}
-  for group, update in zip(jax.tree.leaves(optim.parameter_groups(params)),
-                           jax.tree.leaves(updates)):
+  for group, update in zip(
+    jax.tree.leaves(optim.parameter_groups(params)), jax.tree.leaves(updates)
+  ):
     largest[group] = max(largest.get(group, 0.0), float(jnp.max(jnp.abs(update))))
   # Adam's first step moves every trained parameter by lr (× the group multiplier).
   np.testing.assert_allclose(
-      [largest["encoder"], largest["classifier"], largest["projection_head"]],
-      [1e-3, 1e-2, 0.0], rtol=1e-5)
+    [largest["encoder"], largest["classifier"], largest["projection_head"]],
+    [1e-3, 1e-2, 0.0],
+    rtol=1e-5,
+  )
   with pytest.raises(ValueError, match="unknown parameter groups"):
     optim.make_optimizer(_stage(trainable=("decoder",)), params)

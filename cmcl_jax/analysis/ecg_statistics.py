@@ -32,9 +32,14 @@ class PairedResult:
   rank_biserial: float
 
 
-def matched_control_times(duration_s: float, busy: Sequence[tuple[float, float]],
-                          count: int, rng: np.random.Generator,
-                          exclusion_s: float = 2.0, margin_s: float = 1.0) -> np.ndarray:
+def matched_control_times(
+  duration_s: float,
+  busy: Sequence[tuple[float, float]],
+  count: int,
+  rng: np.random.Generator,
+  exclusion_s: float = 2.0,
+  margin_s: float = 1.0,
+) -> np.ndarray:
   """`count` control times in [margin, duration − margin], ≥ `exclusion_s` from every
   busy (onset, offset) interval; fewer when the trial has no room (never a fake one)."""
   grid = np.arange(margin_s, duration_s - margin_s, 0.01)
@@ -47,8 +52,9 @@ def matched_control_times(duration_s: float, busy: Sequence[tuple[float, float]]
   return np.sort(rng.choice(candidates, size=min(count, candidates.size), replace=False))
 
 
-def paired_comparison(me_values: np.ndarray, control_values: np.ndarray,
-                      names: Sequence[str]) -> list[PairedResult]:
+def paired_comparison(
+  me_values: np.ndarray, control_values: np.ndarray, names: Sequence[str]
+) -> list[PairedResult]:
   """Paired tests per feature column.
 
   Args:
@@ -59,8 +65,10 @@ def paired_comparison(me_values: np.ndarray, control_values: np.ndarray,
   me_values = np.asarray(me_values, np.float64)
   control_values = np.asarray(control_values, np.float64)
   if me_values.shape != control_values.shape or me_values.shape[1] != len(names):
-    raise ValueError(f"me_values {me_values.shape}, control_values {control_values.shape} "
-                     f"and {len(names)} names disagree")
+    raise ValueError(
+      f"me_values {me_values.shape}, control_values {control_values.shape} "
+      f"and {len(names)} names disagree"
+    )
   results = []
   for column, name in enumerate(names):
     me, control = me_values[:, column], control_values[:, column]
@@ -69,8 +77,19 @@ def paired_comparison(me_values: np.ndarray, control_values: np.ndarray,
     difference = me - control
     n = int(difference.size)
     if n < 2 or not np.any(difference):
-      results.append(PairedResult(name, n, _mean(me), _mean(control), _mean(difference),
-                                  float("nan"), float("nan"), 0.0, 0.0))
+      results.append(
+        PairedResult(
+          name,
+          n,
+          _mean(me),
+          _mean(control),
+          _mean(difference),
+          float("nan"),
+          float("nan"),
+          0.0,
+          0.0,
+        )
+      )
       continue
     wilcoxon = scipy.stats.wilcoxon(me, control)
     t_test = scipy.stats.ttest_rel(me, control)
@@ -78,21 +97,34 @@ def paired_comparison(me_values: np.ndarray, control_values: np.ndarray,
     ranks = scipy.stats.rankdata(np.abs(difference[difference != 0]))
     signs = np.sign(difference[difference != 0])
     rank_biserial = float((ranks * signs).sum() / ranks.sum())
-    results.append(PairedResult(name, n, _mean(me), _mean(control), _mean(difference),
-                                float(wilcoxon.pvalue), float(t_test.pvalue),
-                                float(difference.mean() / sd) if sd > 0 else 0.0,
-                                rank_biserial))
+    results.append(
+      PairedResult(
+        name,
+        n,
+        _mean(me),
+        _mean(control),
+        _mean(difference),
+        float(wilcoxon.pvalue),
+        float(t_test.pvalue),
+        float(difference.mean() / sd) if sd > 0 else 0.0,
+        rank_biserial,
+      )
+    )
   return results
 
 
 def markdown_table(results: Sequence[PairedResult]) -> str:
   """The results as a Markdown table."""
-  lines = ["| feature | n | ME apex | control | difference | Wilcoxon p | t-test p | d_z | r_rb |",
-           "|---|---|---|---|---|---|---|---|---|"]
+  lines = [
+    "| feature | n | ME apex | control | difference | Wilcoxon p | t-test p | d_z | r_rb |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ]
   for r in results:
-    lines.append(f"| {r.feature} | {r.n} | {r.me_mean:.3f} | {r.control_mean:.3f} | "
-                 f"{r.mean_difference:+.3f} | {r.wilcoxon_p:.2g} | {r.t_p:.2g} | "
-                 f"{r.cohens_dz:+.2f} | {r.rank_biserial:+.2f} |")
+    lines.append(
+      f"| {r.feature} | {r.n} | {r.me_mean:.3f} | {r.control_mean:.3f} | "
+      f"{r.mean_difference:+.3f} | {r.wilcoxon_p:.2g} | {r.t_p:.2g} | "
+      f"{r.cohens_dz:+.2f} | {r.rank_biserial:+.2f} |"
+    )
   return "\n".join(lines)
 
 

@@ -18,9 +18,14 @@ from cmcl_jax.ecg import HeartRate  # noqa: E402
 _KIND_COLOURS = {"micro": "tab:red", "macro": "tab:purple"}
 
 
-def plot_visual_inspection(ecg: np.ndarray, ecg_times_s: np.ndarray, hr: HeartRate,
-                           apexes: Sequence[tuple[float, str]], title: str = "",
-                           hr_times_offset_s: float = 0.0) -> plt.Figure:
+def plot_visual_inspection(
+  ecg: np.ndarray,
+  ecg_times_s: np.ndarray,
+  hr: HeartRate,
+  apexes: Sequence[tuple[float, str]],
+  title: str = "",
+  hr_times_offset_s: float = 0.0,
+) -> plt.Figure:
   """The paper's visual-inspection plot: ECG, HR and HR slope with ME apex lines.
 
   Args:
@@ -38,8 +43,9 @@ def plot_visual_inspection(ecg: np.ndarray, ecg_times_s: np.ndarray, hr: HeartRa
   ax_ecg.set_ylabel("ECG (mV)")
   ax_hr.plot(hr_times, hr.hr_bpm, color="tab:blue")
   beats = hr.r_peaks_s + hr_times_offset_s
-  ax_ecg.plot(beats, np.interp(beats, ecg_times_s, ecg), "o", ms=2, color="tab:orange",
-              label="R-peaks")
+  ax_ecg.plot(
+    beats, np.interp(beats, ecg_times_s, ecg), "o", ms=2, color="tab:orange", label="R-peaks"
+  )
   ax_hr.set_ylabel("HR (bpm)")
   ax_hrs.plot(hr_times, hr.hrs_bpm_per_s, color="tab:green")
   mean = float(np.mean(hr.hrs_bpm_per_s[hr.quality])) if hr.quality.any() else np.nan
@@ -51,8 +57,9 @@ def plot_visual_inspection(ecg: np.ndarray, ecg_times_s: np.ndarray, hr: HeartRa
     for apex, kind in apexes:
       axis.axvline(apex, color=_KIND_COLOURS.get(kind, "black"), lw=1, alpha=0.7)
   handles = [plt.Line2D([], [], color=c, label=f"{k} apex") for k, c in _KIND_COLOURS.items()]
-  ax_ecg.legend(handles=handles + ax_ecg.get_legend_handles_labels()[0],
-                loc="upper right", fontsize=8)
+  ax_ecg.legend(
+    handles=handles + ax_ecg.get_legend_handles_labels()[0], loc="upper right", fontsize=8
+  )
   ax_hrs.legend(loc="upper right", fontsize=8)
   ax_ecg.set_xlim(0, ecg_times_s[-1])
   figure.suptitle(title)
@@ -66,6 +73,7 @@ def plot_onset_apex(onset: np.ndarray, apex: np.ndarray, title: str = "") -> plt
   Args:
     onset, apex: (H, W, 3) uint8 BGR or (H, W) uint8 frames.
   """
+
   def rgb(frame):
     return frame[..., ::-1] if frame.ndim == 3 else frame
 
@@ -73,8 +81,9 @@ def plot_onset_apex(onset: np.ndarray, apex: np.ndarray, title: str = "") -> plt
   if difference.ndim == 3:
     difference = difference.max(axis=-1)
   figure, axes = plt.subplots(1, 3, figsize=(9, 3.2))
-  for axis, image, name in zip(axes, (rgb(onset), rgb(apex), difference),
-                               ("onset", "apex", "|apex − onset|")):
+  for axis, image, name in zip(
+    axes, (rgb(onset), rgb(apex), difference), ("onset", "apex", "|apex − onset|")
+  ):
     axis.imshow(image, cmap="magma" if image is difference else "gray")
     axis.set_title(name)
     axis.axis("off")
@@ -83,8 +92,7 @@ def plot_onset_apex(onset: np.ndarray, apex: np.ndarray, title: str = "") -> plt
   return figure
 
 
-def plot_eta_sweep(sweep: dict, fixed_eta: float, chosen_etas: Sequence[float] = ()
-                   ) -> plt.Figure:
+def plot_eta_sweep(sweep: dict, fixed_eta: float, chosen_etas: Sequence[float] = ()) -> plt.Figure:
   """Precision, recall and F1 of the CCF against η.
 
   Args:
@@ -98,8 +106,14 @@ def plot_eta_sweep(sweep: dict, fixed_eta: float, chosen_etas: Sequence[float] =
     axis.plot(etas, [getattr(sweep[e], name) for e in etas], "o-", color=colour, label=name)
   axis.axvline(fixed_eta, ls="--", color="gray", label=f"paper η = {fixed_eta}")
   if len(chosen_etas):
-    axis.plot(chosen_etas, np.zeros(len(chosen_etas)), "|", ms=14, color="tab:red",
-              label="η chosen in each fold")
+    axis.plot(
+      chosen_etas,
+      np.zeros(len(chosen_etas)),
+      "|",
+      ms=14,
+      color="tab:red",
+      label="η chosen in each fold",
+    )
   axis.set_xlabel("η (CCF threshold, × trial mean HRS)")
   axis.set_ylabel("score")
   axis.set_ylim(bottom=0)
@@ -120,10 +134,10 @@ def plot_per_subject_precision(per_variant: dict[str, dict]) -> plt.Figure:
   figure, axis = plt.subplots(figsize=(max(6, 0.6 * len(subjects) * len(variants) / 2), 3.6))
   positions = np.arange(len(subjects))
   for index, variant in enumerate(variants):
-    values = [per_variant[variant][s].precision if s in per_variant[variant] else 0.0
-              for s in subjects]
-    axis.bar(positions + (index - (len(variants) - 1) / 2) * width, values, width,
-             label=variant)
+    values = [
+      per_variant[variant][s].precision if s in per_variant[variant] else 0.0 for s in subjects
+    ]
+    axis.bar(positions + (index - (len(variants) - 1) / 2) * width, values, width, label=variant)
   axis.set_xticks(positions, subjects, rotation=45, ha="right", fontsize=8)
   axis.set_ylabel("precision")
   axis.legend(fontsize=8)
@@ -131,9 +145,17 @@ def plot_per_subject_precision(per_variant: dict[str, dict]) -> plt.Figure:
   return figure
 
 
-def plot_spotting_trial(curve: np.ndarray, threshold: float, kept, rejected,
-                        ground_truth, hrs: np.ndarray, hrs_threshold: float,
-                        fps: float, title: str = "") -> plt.Figure:
+def plot_spotting_trial(
+  curve: np.ndarray,
+  threshold: float,
+  kept,
+  rejected,
+  ground_truth,
+  hrs: np.ndarray,
+  hrs_threshold: float,
+  fps: float,
+  title: str = "",
+) -> plt.Figure:
   """One trial's spotting: score curve, candidates kept / rejected by the CCF, truth.
 
   Args:
@@ -149,8 +171,10 @@ def plot_spotting_trial(curve: np.ndarray, threshold: float, kept, rejected,
   ax_score.axhline(threshold, ls=":", color="gray", label="peak threshold")
   for onset, offset in np.asarray(ground_truth).reshape(-1, 2):
     ax_score.axvspan(onset / fps, offset / fps, color="tab:green", alpha=0.25)
-  for clips, colour, name in ((kept, "tab:blue", "kept by CCF"),
-                              (rejected, "tab:red", "rejected by CCF")):
+  for clips, colour, name in (
+    (kept, "tab:blue", "kept by CCF"),
+    (rejected, "tab:red", "rejected by CCF"),
+  ):
     for onset, apex, offset in np.asarray(clips).reshape(-1, 3):
       ax_score.plot([onset / fps, offset / fps], [1.04, 1.04], color=colour, lw=4)
       ax_hrs.axvline(apex / fps, color=colour, lw=1)

@@ -49,17 +49,17 @@ class PlantedEvent:
 def _trial_events(trial: dict) -> tuple[PlantedEvent, ...]:
   events = []
   for e in trial["expressions"]:
-    kind = ("me_responding" if e["hr_response"] else "me_silent") if e["kind"] == "micro" \
-        else "macro"
+    kind = (
+      ("me_responding" if e["hr_response"] else "me_silent") if e["kind"] == "micro" else "macro"
+    )
     events.append(PlantedEvent(kind, e["onset_frame"], e["offset_frame"]))
-  events += [PlantedEvent("twitch", e["onset_frame"], e["offset_frame"])
-             for e in trial["twitches"]]
-  events += [PlantedEvent(d["kind"], d["start_frame"], d["end_frame"])
-             for d in trial["distractors"]]
+  events += [PlantedEvent("twitch", e["onset_frame"], e["offset_frame"]) for e in trial["twitches"]]
+  events += [
+    PlantedEvent(d["kind"], d["start_frame"], d["end_frame"]) for d in trial["distractors"]
+  ]
   unknown = {e.kind for e in events} - set(SOURCES)
   if unknown:
-    raise ValueError(f"{trial['video']}: planted kinds {sorted(unknown)} are not among "
-                     f"{SOURCES}")
+    raise ValueError(f"{trial['video']}: planted kinds {sorted(unknown)} are not among {SOURCES}")
   return tuple(events)
 
 
@@ -78,8 +78,11 @@ def planted_events(raw_root) -> dict[str, tuple[PlantedEvent, ...]]:
   truth = synthetic.load_ground_truth(raw_root)
   mapping_file = raw_root / pseudonyms.MAPPING_FILE
   ids = json.loads(mapping_file.read_text())["subjects"] if mapping_file.exists() else {}
-  return {f"{ids.get(s['subject'], s['subject'])}/{t['marker']}": _trial_events(t)
-          for s in truth["subjects"] for t in s["trials"]}
+  return {
+    f"{ids.get(s['subject'], s['subject'])}/{t['marker']}": _trial_events(t)
+    for s in truth["subjects"]
+    for t in s["trials"]
+  }
 
 
 def interval_sources(intervals: np.ndarray, events: Sequence[PlantedEvent]) -> list[str]:
@@ -115,8 +118,13 @@ class SourceCounts:
     out = {}
     for source in ME_SOURCES:
       found, there = self.tp.get(source, 0), self.planted.get(source, 0)
-      out.update({f"tp_{source}": found, f"n_{source}": there,
-                  f"recall_{source}": found / there if there else 0.0})
+      out.update(
+        {
+          f"tp_{source}": found,
+          f"n_{source}": there,
+          f"recall_{source}": found / there if there else 0.0,
+        }
+      )
     out.update({f"fp_{s}": self.fp.get(s, 0) for s in SOURCES})
     return out
 
@@ -127,19 +135,25 @@ def summed_rows(rows: Sequence[Mapping], key: str) -> list[dict]:
   totals: dict[str, collections.Counter] = {}
   for row in rows:
     totals.setdefault(row[key], collections.Counter()).update(
-        {c: v for c, v in row.items() if c != key and not c.startswith("recall_")})
+      {c: v for c, v in row.items() if c != key and not c.startswith("recall_")}
+    )
   out = []
   for name, total in totals.items():
-    counts = SourceCounts({s: total[f"tp_{s}"] for s in ME_SOURCES},
-                          {s: total[f"fp_{s}"] for s in SOURCES},
-                          {s: total[f"n_{s}"] for s in ME_SOURCES})
+    counts = SourceCounts(
+      {s: total[f"tp_{s}"] for s in ME_SOURCES},
+      {s: total[f"fp_{s}"] for s in SOURCES},
+      {s: total[f"n_{s}"] for s in ME_SOURCES},
+    )
     out.append({key: name, **counts.row()})
   return out
 
 
-def candidate_sources(trials: Sequence[TrialCandidates],
-                      events: Mapping[str, Sequence[PlantedEvent]],
-                      eta: float | None = None, iou: float = 0.5) -> SourceCounts:
+def candidate_sources(
+  trials: Sequence[TrialCandidates],
+  events: Mapping[str, Sequence[PlantedEvent]],
+  eta: float | None = None,
+  iou: float = 0.5,
+) -> SourceCounts:
   """Where the candidates of `trials` lie, matched with the MEGC protocol.
 
   Args:
@@ -154,16 +168,22 @@ def candidate_sources(trials: Sequence[TrialCandidates],
   tp, fp, planted = collections.Counter(), collections.Counter(), collections.Counter()
   for trial in trials:
     if trial.trial_id not in events:
-      raise KeyError(f"trial {trial.trial_id!r} has no planted events: was the dataset "
-                     "built from this synthetic layout?")
+      raise KeyError(
+        f"trial {trial.trial_id!r} has no planted events: was the dataset "
+        "built from this synthetic layout?"
+      )
     trial_events = events[trial.trial_id]
-    candidates = trial.candidates if eta is None else ccf_filter(
-        trial.candidates, trial.hrs, eta, trial.mean_hrs).kept
+    candidates = (
+      trial.candidates
+      if eta is None
+      else ccf_filter(trial.candidates, trial.hrs, eta, trial.mean_hrs).kept
+    )
     clips = candidates[:, [0, 2]] if len(candidates) else np.zeros((0, 2), np.int64)
     truth_sources = interval_sources(trial.ground_truth, trial_events)
     planted.update(truth_sources)
-    match = metrics.match_intervals([tuple(c) for c in clips],
-                                    [tuple(g) for g in trial.ground_truth], iou)
+    match = metrics.match_intervals(
+      [tuple(c) for c in clips], [tuple(g) for g in trial.ground_truth], iou
+    )
     matched = {p: g for p, g, _ in match.pairs}
     for index, source in enumerate(interval_sources(clips, trial_events)):
       if index in matched:
@@ -173,8 +193,9 @@ def candidate_sources(trials: Sequence[TrialCandidates],
   return SourceCounts(dict(tp), dict(fp), dict(planted))
 
 
-def window_sources(index: pipeline.SplitIndex,
-                   events: Mapping[str, Sequence[PlantedEvent]]) -> np.ndarray:
+def window_sources(
+  index: pipeline.SplitIndex, events: Mapping[str, Sequence[PlantedEvent]]
+) -> np.ndarray:
   """(N,) `SOURCES` kind of every window of a split (ME windows by their ME)."""
   out = []
   for info in index.trials:
@@ -184,8 +205,12 @@ def window_sources(index: pipeline.SplitIndex,
   return np.array(out)
 
 
-def batch_mix(index: pipeline.SplitIndex, events: Mapping[str, Sequence[PlantedEvent]],
-              policy: pipeline.NegativePolicy, positive_fraction: float) -> dict[str, float]:
+def batch_mix(
+  index: pipeline.SplitIndex,
+  events: Mapping[str, Sequence[PlantedEvent]],
+  policy: pipeline.NegativePolicy,
+  positive_fraction: float,
+) -> dict[str, float]:
   """`SOURCES` kind → expected share of a fine-tuning batch's windows
   (`pipeline.finetune_loader`: ME windows uniformly, negatives by `policy`), plus
   "part_of_me": negatives on an ME (partial windows, when `policy.kinds` has them);
@@ -194,17 +219,16 @@ def batch_mix(index: pipeline.SplitIndex, events: Mapping[str, Sequence[PlantedE
   negative = np.isin(sources, ME_SOURCES) & (index.label == 0)
   sources = np.where(negative, "part_of_me", sources)
   positives = index.positives()
-  pools = [(1.0 - policy.moving_fraction - policy.heart_fraction,
-            index.negatives(policy.kinds)),
-           (policy.moving_fraction, index.moving_negatives(policy.kinds,
-                                                           policy.moving_top_share)),
-           (policy.heart_fraction, index.heart_negatives(policy.kinds,
-                                                         policy.heart_top_share))]
+  pools = [
+    (1.0 - policy.moving_fraction - policy.heart_fraction, index.negatives(policy.kinds)),
+    (policy.moving_fraction, index.moving_negatives(policy.kinds, policy.moving_top_share)),
+    (policy.heart_fraction, index.heart_negatives(policy.kinds, policy.heart_top_share)),
+  ]
   mix = collections.Counter()
   for weight, pool in [(positive_fraction, positives)] + [
-      ((1.0 - positive_fraction) * w, p) for w, p in pools]:
+    ((1.0 - positive_fraction) * w, p) for w, p in pools
+  ]:
     if weight and len(pool):
       for source, count in collections.Counter(sources[pool]).items():
         mix[source] += weight * count / len(pool)
   return {s: float(mix.get(s, 0.0)) for s in (*SOURCES, "part_of_me")}
-

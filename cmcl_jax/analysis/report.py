@@ -30,11 +30,11 @@ from cmcl_jax.spotting.metrics import Counts
 from cmcl_jax.train import inputs
 
 VARIANT_NAMES = {
-    "video": "video only",
-    "ecg": "ECG only",
-    "both": "video + ECG",
-    "both+ccf": "video + ECG + CCF (η = {eta})",
-    "both+ccf_chosen": "video + ECG + CCF (η chosen in fold)",
+  "video": "video only",
+  "ecg": "ECG only",
+  "both": "video + ECG",
+  "both+ccf": "video + ECG + CCF (η = {eta})",
+  "both+ccf_chosen": "video + ECG + CCF (η chosen in fold)",
 }
 PER_SUBJECT_VARIANTS = ("video", "ecg", "both", "both+ccf")
 
@@ -72,25 +72,33 @@ def ecg_apex_statistics(builder, subjects, seed: int = 0):
     if not micro:
       continue
     busy = [(e.onset / info.fps, e.offset / info.fps) for e in info.expressions]
-    controls = ecg_statistics.matched_control_times(info.frame_count / info.fps, busy,
-                                                    len(micro), rng)
+    controls = ecg_statistics.matched_control_times(
+      info.frame_count / info.fps, busy, len(micro), rng
+    )
     for expression, control_s in zip(micro, controls):
       frames = (expression.apex, int(round(control_s * info.fps)))
-      values = [(info.hr_bpm[f], info.hrs_bpm_per_s[f],
-                 info.hrs_bpm_per_s[f] / info.mean_hrs_bpm_per_s) for f in frames]
+      values = [
+        (info.hr_bpm[f], info.hrs_bpm_per_s[f], info.hrs_bpm_per_s[f] / info.mean_hrs_bpm_per_s)
+        for f in frames
+      ]
       me_rows.append(values[0])
       control_rows.append(values[1])
   return ecg_statistics.paired_comparison(
-      np.array(me_rows).reshape(-1, 3), np.array(control_rows).reshape(-1, 3),
-      ["HR (bpm)", "HRS (bpm/s)", "HRS / trial mean"])
+    np.array(me_rows).reshape(-1, 3),
+    np.array(control_rows).reshape(-1, 3),
+    ["HR (bpm)", "HRS (bpm/s)", "HRS / trial mean"],
+  )
 
 
 def _spotting_figure(config, builder, folds, out: epath.Path, workdir: epath.Path):
   """Draws the held-out trial with the most MEs of the first fold that has one."""
   spotting = config.loso.spotting
   for subject in sorted(folds):
-    scored = [t for t in loso.stored_scores(workdir, builder, subject, "both") or ()
-              if any(e.kind == "micro" for e in t.info.expressions)]
+    scored = [
+      t
+      for t in loso.stored_scores(workdir, builder, subject, "both") or ()
+      if any(e.kind == "micro" for e in t.info.expressions)
+    ]
     if not scored:
       continue
     trial_scores = max(scored, key=lambda t: sum(e.kind == "micro" for e in t.info.expressions))
@@ -98,11 +106,18 @@ def _spotting_figure(config, builder, folds, out: epath.Path, workdir: epath.Pat
     threshold = loso.fold_threshold(folds[subject], "both", spotting)
     (trial,) = loso.candidates_of([trial_scores], spotting, threshold)
     curve = loso.score_curve_of(trial_scores, spotting)
-    filtered = ccf_lib.ccf_filter(trial.candidates, trial.hrs, config.loso.ccf.eta,
-                                  trial.mean_hrs)
+    filtered = ccf_lib.ccf_filter(trial.candidates, trial.hrs, config.loso.ccf.eta, trial.mean_hrs)
     figure = figures.plot_spotting_trial(
-        curve, threshold, filtered.kept, filtered.rejected, trial.ground_truth,
-        trial.hrs, filtered.threshold, info.fps, title=f"held-out trial {info.trial}")
+      curve,
+      threshold,
+      filtered.kept,
+      filtered.rejected,
+      trial.ground_truth,
+      trial.hrs,
+      filtered.threshold,
+      info.fps,
+      title=f"held-out trial {info.trial}",
+    )
     name = out / f"spotting_{trials_lib.trial_stem(info.trial)}.png"
     figure.savefig(name, dpi=110)
     figures.plt.close(figure)
@@ -110,8 +125,9 @@ def _spotting_figure(config, builder, folds, out: epath.Path, workdir: epath.Pat
   return None
 
 
-def write_planted_report(config, workdir: epath.PathLike, builder, folds: dict[str, dict],
-                         raw_root, out: epath.PathLike) -> dict:
+def write_planted_report(
+  config, workdir: epath.PathLike, builder, folds: dict[str, dict], raw_root, out: epath.PathLike
+) -> dict:
   """`planted.{md,json}` of a run on a synthetic layout (`cmcl_jax.analysis.planted`):
   what each variant's candidates lie on, summed over folds, and the expected mix of
   the fine-tuning batches of each fold's training split."""
@@ -121,10 +137,14 @@ def write_planted_report(config, workdir: epath.PathLike, builder, folds: dict[s
   candidates = {}  # variant → unfiltered candidates of every fold, read once
   for variant in loso.VARIANTS:
     candidates[variant] = [
-        trial for subject, fold in sorted(folds.items())
-        for trial in loso.candidates_of(
-            loso.stored_scores(workdir, builder, subject, variant) or (), spotting,
-            loso.fold_threshold(fold, variant, spotting))]
+      trial
+      for subject, fold in sorted(folds.items())
+      for trial in loso.candidates_of(
+        loso.stored_scores(workdir, builder, subject, variant) or (),
+        spotting,
+        loso.fold_threshold(fold, variant, spotting),
+      )
+    ]
   sources = []
   for key in PER_SUBJECT_VARIANTS:
     trials = candidates["both" if key.startswith("both") else key]
@@ -132,17 +152,31 @@ def write_planted_report(config, workdir: epath.PathLike, builder, folds: dict[s
       counts = planted.candidate_sources(trials, events, eta if key == "both+ccf" else None)
       sources.append({"variant": VARIANT_NAMES[key].format(eta=eta), **counts.row()})
   policy = inputs.negative_policy(config.data)
-  mix = [{"training split of fold": subject, **planted.batch_mix(
-      pipeline.SplitIndex.load(builder, fold["train_split"]), events, policy,
-      config.data.positive_fraction)} for subject, fold in sorted(folds.items())]
-  text = ["What each variant's candidates lie on (summed over folds): true positives "
-          "on MEs with / without a planted heart-rate response, false positives by the "
-          "planted event they overlap most; recall per ME kind.", "",
-          tables.markdown(sources, list(sources[0])) if sources else "(no stored scores)", "",
-          "Expected share of each planted kind in a fine-tuning batch (positives: ME "
-          "windows; negatives by the negative policy; part_of_me: negatives holding part "
-          "of an ME), per fold's training split.", "",
-          tables.markdown(mix, list(mix[0])) if mix else "(no folds)"]
+  mix = [
+    {
+      "training split of fold": subject,
+      **planted.batch_mix(
+        pipeline.SplitIndex.load(builder, fold["train_split"]),
+        events,
+        policy,
+        config.data.positive_fraction,
+      ),
+    }
+    for subject, fold in sorted(folds.items())
+  ]
+  text = [
+    "What each variant's candidates lie on (summed over folds): true positives "
+    "on MEs with / without a planted heart-rate response, false positives by the "
+    "planted event they overlap most; recall per ME kind.",
+    "",
+    tables.markdown(sources, list(sources[0])) if sources else "(no stored scores)",
+    "",
+    "Expected share of each planted kind in a fine-tuning batch (positives: ME "
+    "windows; negatives by the negative policy; part_of_me: negatives holding part "
+    "of an ME), per fold's training split.",
+    "",
+    tables.markdown(mix, list(mix[0])) if mix else "(no folds)",
+  ]
   out.mkdir(parents=True, exist_ok=True)
   (out / "planted.md").write_text("\n".join(text) + "\n")
   result = {"sources": sources, "batch_mix": mix}
@@ -150,8 +184,13 @@ def write_planted_report(config, workdir: epath.PathLike, builder, folds: dict[s
   return result
 
 
-def write_report(config, workdir: epath.PathLike, builder, folds: dict[str, dict],
-                 out: epath.PathLike | None = None) -> dict:
+def write_report(
+  config,
+  workdir: epath.PathLike,
+  builder,
+  folds: dict[str, dict],
+  out: epath.PathLike | None = None,
+) -> dict:
   """Writes every table and figure of the module docstring; returns their summary."""
   workdir = epath.Path(workdir)
   out = epath.Path(out or workdir / "results")
@@ -167,18 +206,26 @@ def write_report(config, workdir: epath.PathLike, builder, folds: dict[str, dict
     figure = figures.plot_eta_sweep(sweep, eta, chosen)
     figure.savefig(out / "eta_sweep.png", dpi=110)
     figures.plt.close(figure)
-  per_variant = {VARIANT_NAMES[key].format(eta=eta): {
+  per_variant = {
+    VARIANT_NAMES[key].format(eta=eta): {
       subject: _counts(fold["variants"][key]["total"])
-      for subject, fold in folds.items() if key in fold["variants"]}
-      for key in PER_SUBJECT_VARIANTS}
+      for subject, fold in folds.items()
+      if key in fold["variants"]
+    }
+    for key in PER_SUBJECT_VARIANTS
+  }
   figure = figures.plot_per_subject_precision(per_variant)
   figure.savefig(out / "per_subject_precision.png", dpi=110)
   figures.plt.close(figure)
   spotting_png = _spotting_figure(config, builder, folds, out, workdir)
   statistics = ecg_apex_statistics(builder, sorted(folds), config.seed)
   (out / "ecg_statistics.md").write_text(
-      "HR and HRS at ME apexes vs one matched non-ME moment per ME (same trial, ≥ 2 s "
-      "from any expression); paired tests.\n\n"
-      + ecg_statistics.markdown_table(statistics) + "\n")
-  return {"table3": rows, "eta_sweep": sweep_rows, "spotting_figure": str(spotting_png),
-          "chosen_etas": {s: f.get("chosen_eta") for s, f in folds.items()}}
+    "HR and HRS at ME apexes vs one matched non-ME moment per ME (same trial, ≥ 2 s "
+    "from any expression); paired tests.\n\n" + ecg_statistics.markdown_table(statistics) + "\n"
+  )
+  return {
+    "table3": rows,
+    "eta_sweep": sweep_rows,
+    "spotting_figure": str(spotting_png),
+    "chosen_etas": {s: f.get("chosen_eta") for s, f in folds.items()},
+  }

@@ -19,6 +19,7 @@ def counts_rows(counts: Mapping, key: str) -> list[dict]:
 
 def markdown(rows: Sequence[Mapping], columns: Sequence[str]) -> str:
   """A Markdown table; floats with 4 decimals."""
+
   def cell(value):
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
@@ -27,8 +28,9 @@ def markdown(rows: Sequence[Mapping], columns: Sequence[str]) -> str:
   return "\n".join(lines)
 
 
-def write_table(rows: Sequence[Mapping], out_dir, stem: str,
-                columns: Sequence[str] | None = None) -> list[Path]:
+def write_table(
+  rows: Sequence[Mapping], out_dir, stem: str, columns: Sequence[str] | None = None
+) -> list[Path]:
   """Writes `<stem>.md`, `<stem>.csv` and `<stem>.json`; returns the paths."""
   out_dir = Path(out_dir)
   out_dir.mkdir(parents=True, exist_ok=True)

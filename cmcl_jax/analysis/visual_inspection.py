@@ -23,15 +23,19 @@ def pick_trial(raw: layout.RawLayout, wanted: str | None) -> layout.Trial:
   """
   for trial in raw.trials:
     if wanted in (trial.trial_id, trial.name) or (
-        wanted is None and any(e.kind == "micro" for e in trial.expressions)):
+      wanted is None and any(e.kind == "micro" for e in trial.expressions)
+    ):
       return trial
   known = ", ".join(t.trial_id for t in raw.trials[:10])
-  raise ValueError(f"trial {wanted!r}: no such trial (or none with an ME) under {raw.root}; "
-                   f"known: {known}{', …' if len(raw.trials) > 10 else ''}")
+  raise ValueError(
+    f"trial {wanted!r}: no such trial (or none with an ME) under {raw.root}; "
+    f"known: {known}{', …' if len(raw.trials) > 10 else ''}"
+  )
 
 
-def draw_trial(root, wanted: str | None = None, out="workdir/figures",
-               faces: bool = False) -> list[Path]:
+def draw_trial(
+  root, wanted: str | None = None, out="workdir/figures", faces: bool = False
+) -> list[Path]:
   """Writes `visual_inspection_<subject>_<marker>.png` (ECG, HR, HRS, apex lines) and,
   with `faces`, `onset_apex_<subject>_<marker>.png` of the trial's first ME.
 
@@ -48,8 +52,13 @@ def draw_trial(root, wanted: str | None = None, out="workdir/figures",
   out.mkdir(parents=True, exist_ok=True)
   inside = (cut.times_s >= 0) & (cut.times_s <= info.duration_s)
   figure = figures.plot_visual_inspection(
-      cut.ecg[inside], cut.times_s[inside], hr, [(e.apex_s, e.kind) for e in trial.expressions],
-      title=f"trial {trial.trial_id}", hr_times_offset_s=cut.start_s)
+    cut.ecg[inside],
+    cut.times_s[inside],
+    hr,
+    [(e.apex_s, e.kind) for e in trial.expressions],
+    title=f"trial {trial.trial_id}",
+    hr_times_offset_s=cut.start_s,
+  )
   paths = [out / f"visual_inspection_{name}.png"]
   figure.savefig(paths[-1], dpi=110)
   figures.plt.close(figure)
@@ -58,8 +67,9 @@ def draw_trial(root, wanted: str | None = None, out="workdir/figures",
     onset_frame, apex_frame, _ = micro[0].frames(info.fps)
     onset = next(video_io.iter_frames(trial.video, start=onset_frame, stop=onset_frame + 1))
     apex = next(video_io.iter_frames(trial.video, start=apex_frame, stop=apex_frame + 1))
-    figure = figures.plot_onset_apex(onset, apex, title=f"{trial.trial_id}: "
-                                     f"{', '.join(micro[0].action_units)} ME")
+    figure = figures.plot_onset_apex(
+      onset, apex, title=f"{trial.trial_id}: {', '.join(micro[0].action_units)} ME"
+    )
     paths.append(out / f"onset_apex_{name}.png")
     figure.savefig(paths[-1], dpi=110)
     figures.plt.close(figure)

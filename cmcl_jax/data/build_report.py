@@ -25,9 +25,13 @@ REPORT_MD = "build_report.md"
 _ROW = re.compile(r"\brow (\d+)\b")
 
 
-def build_report(raw: layout_lib.RawLayout, records: dict[str, dict],
-                 splits: dict[str, list[str]], scrub: Callable[[str], str],
-                 header: dict) -> dict:
+def build_report(
+  raw: layout_lib.RawLayout,
+  records: dict[str, dict],
+  splits: dict[str, list[str]],
+  scrub: Callable[[str], str],
+  header: dict,
+) -> dict:
   """The report as a JSON-ready dict.
 
   Args:
@@ -46,19 +50,35 @@ def build_report(raw: layout_lib.RawLayout, records: dict[str, dict],
   for record in trials:
     for e in record["expressions"]:
       seen_rows.add(e["row"])
-      entry = {"row": e["row"], "trial": record["trial"], "kind": e["kind"],
-               "onset": e["onset"], "apex": e["apex"], "offset": e["offset"]}
+      entry = {
+        "row": e["row"],
+        "trial": record["trial"],
+        "kind": e["kind"],
+        "onset": e["onset"],
+        "apex": e["apex"],
+        "offset": e["offset"],
+      }
       if record["status"] == "skipped":
         entry.update(status="skipped", reason=record["reason"])
       elif e["kind"] == "micro" and e["me_windows"] == 0:
-        entry.update(status="no_me_window", reason="no whole window meets the micro rule "
-                     "(e.g. the ME ends within the last window_frames of the trial)",
-                     me_windows=0)
+        entry.update(
+          status="no_me_window",
+          reason="no whole window meets the micro rule "
+          "(e.g. the ME ends within the last window_frames of the trial)",
+          me_windows=0,
+        )
       else:
         entry.update(status="used", me_windows=e["me_windows"], windows=e["windows"])
       expressions.append(entry)
-  problems = [{"code": p.code, "where": scrub(p.where), "message": scrub(p.message),
-               "subject": scrub(p.subject) if p.subject else None} for p in raw.problems]
+  problems = [
+    {
+      "code": p.code,
+      "where": scrub(p.where),
+      "message": scrub(p.message),
+      "subject": scrub(p.subject) if p.subject else None,
+    }
+    for p in raw.problems
+  ]
   row_problem = {}
   for p in raw.problems:
     match = _ROW.search(p.where)
@@ -66,8 +86,15 @@ def build_report(raw: layout_lib.RawLayout, records: dict[str, dict],
       row_problem.setdefault(int(match.group(1)), p.code)
   for e in coding.read_coding_file(raw.coding_file):
     if e.row not in seen_rows:
-      expressions.append({"row": e.row, "trial": None, "kind": e.kind, "status": "skipped",
-                          "reason": row_problem.get(e.row, "not_in_any_trial")})
+      expressions.append(
+        {
+          "row": e.row,
+          "trial": None,
+          "kind": e.kind,
+          "status": "skipped",
+          "reason": row_problem.get(e.row, "not_in_any_trial"),
+        }
+      )
   expressions.sort(key=lambda x: x["row"])
 
   kinds = collections.Counter()
@@ -75,35 +102,46 @@ def build_report(raw: layout_lib.RawLayout, records: dict[str, dict],
     kinds.update(r["kinds"])
   expression_status = collections.Counter(f'{e["kind"]}:{e["status"]}' for e in expressions)
   totals = {
-      "trials_found": len(trials),
-      "trials_used": len(used),
-      "trials_skipped": len(skipped),
-      "windows": sum(r["num_windows"] for r in used),
-      "me_windows": sum(r["me_windows"] for r in used),
-      "window_kinds": {k: kinds.get(k, 0) for k in windows.KINDS},
-      "ecg_padded_windows": sum(r["ecg_padded_windows"] for r in used),
-      "face_fallback_trials": sum(r["face"]["method"] == "fallback" for r in used),
-      "expressions": len(expressions),
-      "expressions_by_status": dict(sorted(expression_status.items())),
+    "trials_found": len(trials),
+    "trials_used": len(used),
+    "trials_skipped": len(skipped),
+    "windows": sum(r["num_windows"] for r in used),
+    "me_windows": sum(r["me_windows"] for r in used),
+    "window_kinds": {k: kinds.get(k, 0) for k in windows.KINDS},
+    "ecg_padded_windows": sum(r["ecg_padded_windows"] for r in used),
+    "face_fallback_trials": sum(r["face"]["method"] == "fallback" for r in used),
+    "expressions": len(expressions),
+    "expressions_by_status": dict(sorted(expression_status.items())),
   }
-  findings = [{"row": f.row, "code": f.code, "message": scrub(f.message),
-               "related_rows": list(f.related_rows)} for f in raw.findings]
+  findings = [
+    {
+      "row": f.row,
+      "code": f.code,
+      "message": scrub(f.message),
+      "related_rows": list(f.related_rows),
+    }
+    for f in raw.findings
+  ]
   return {
-      **header,
-      "coding_file": raw.coding_file.name,
-      "totals": totals,
-      "skipped_by_reason": dict(collections.Counter(r["reason"] for r in skipped)),
-      "splits": {name: {"trials": len(ids),
-                        "windows": sum(records[t]["num_windows"] for t in ids),
-                        "me_windows": sum(records[t]["me_windows"] for t in ids)}
-                 for name, ids in splits.items()},
-      "trials": [{k: v for k, v in r.items() if k not in ("expressions", "feature_sum",
-                                                            "feature_sumsq")}
-                 for r in trials],
-      "expressions": expressions,
-      "layout_problems": problems,
-      "coding_findings": {"counts": coding.summarize_findings(raw.findings),
-                          "items": findings},
+    **header,
+    "coding_file": raw.coding_file.name,
+    "totals": totals,
+    "skipped_by_reason": dict(collections.Counter(r["reason"] for r in skipped)),
+    "splits": {
+      name: {
+        "trials": len(ids),
+        "windows": sum(records[t]["num_windows"] for t in ids),
+        "me_windows": sum(records[t]["me_windows"] for t in ids),
+      }
+      for name, ids in splits.items()
+    },
+    "trials": [
+      {k: v for k, v in r.items() if k not in ("expressions", "feature_sum", "feature_sumsq")}
+      for r in trials
+    ],
+    "expressions": expressions,
+    "layout_problems": problems,
+    "coding_findings": {"counts": coding.summarize_findings(raw.findings), "items": findings},
   }
 
 
@@ -117,32 +155,49 @@ def write_report(data_dir: str | os.PathLike, report: dict) -> None:
 def markdown(report: dict) -> str:
   """The readable summary of a report."""
   t = report["totals"]
-  lines = [f"# Build report: {report['name']}/{report['config']} {report['version']}", "",
-           f"Coding file `{report['coding_file']}`; {t['trials_found']} trials found, "
-           f"{t['trials_used']} used, {t['trials_skipped']} skipped; {t['windows']} windows, "
-           f"{t['me_windows']} ME windows; {t['expressions']} expressions.", "",
-           "| window kind | windows |", "|---|---|"]
+  lines = [
+    f"# Build report: {report['name']}/{report['config']} {report['version']}",
+    "",
+    f"Coding file `{report['coding_file']}`; {t['trials_found']} trials found, "
+    f"{t['trials_used']} used, {t['trials_skipped']} skipped; {t['windows']} windows, "
+    f"{t['me_windows']} ME windows; {t['expressions']} expressions.",
+    "",
+    "| window kind | windows |",
+    "|---|---|",
+  ]
   lines += [f"| {k} | {n} |" for k, n in t["window_kinds"].items()]
-  lines += ["", f"Windows with ECG context padded by zeros: {t['ecg_padded_windows']}; "
-            f"trials on the fallback face box: {t['face_fallback_trials']}.", "",
-            "## Splits (one per subject)", "", "| split | trials | windows | ME windows |",
-            "|---|---|---|---|"]
-  lines += [f"| {name} | {s['trials']} | {s['windows']} | {s['me_windows']} |"
-            for name, s in report["splits"].items()]
+  lines += [
+    "",
+    f"Windows with ECG context padded by zeros: {t['ecg_padded_windows']}; "
+    f"trials on the fallback face box: {t['face_fallback_trials']}.",
+    "",
+    "## Splits (one per subject)",
+    "",
+    "| split | trials | windows | ME windows |",
+    "|---|---|---|---|",
+  ]
+  lines += [
+    f"| {name} | {s['trials']} | {s['windows']} | {s['me_windows']} |"
+    for name, s in report["splits"].items()
+  ]
   lines += ["", "## Trials skipped", ""]
   skipped = [r for r in report["trials"] if r["status"] == "skipped"]
-  lines += [f"- `{r['trial']}` ({r['video']}): **{r['reason']}**: {r['message']}"
-            for r in skipped] or ["None."]
+  lines += [
+    f"- `{r['trial']}` ({r['video']}): **{r['reason']}**: {r['message']}" for r in skipped
+  ] or ["None."]
   lines += ["", "## Expressions", "", "| kind:status | count |", "|---|---|"]
   lines += [f"| {k} | {n} |" for k, n in t["expressions_by_status"].items()]
   unused = [e for e in report["expressions"] if e["status"] != "used"]
   if unused:
     lines += ["", "Not used:", ""]
-    lines += [f"- row {e['row']} ({e['kind']}, trial `{e['trial']}`): **{e['status']}** — "
-              f"{e['reason']}" for e in unused]
+    lines += [
+      f"- row {e['row']} ({e['kind']}, trial `{e['trial']}`): **{e['status']}** — {e['reason']}"
+      for e in unused
+    ]
   lines += ["", "## Raw layout problems", ""]
-  lines += [f"- **{p['code']}** `{p['where']}`: {p['message']}"
-            for p in report["layout_problems"]] or ["None."]
+  lines += [
+    f"- **{p['code']}** `{p['where']}`: {p['message']}" for p in report["layout_problems"]
+  ] or ["None."]
   for r in report["trials"]:
     for p in r.get("problems", []):
       lines.append(f"- **{p['code']}** (trial `{r['trial']}`): {p['message']}")

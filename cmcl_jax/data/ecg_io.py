@@ -87,11 +87,16 @@ def read_recording(path: str | os.PathLike) -> EcgRecording:
   if not np.isfinite(rate) or rate <= 0:
     raise EcgFileError(f"{path}: field 'sampling_rate' is {rate}; expected a positive rate in Hz")
   if marker is not None and len(marker) != len(ecg):
-    raise EcgFileError(f"{path}: field 'marker' has {len(marker)} samples but 'ecg' has "
-                       f"{len(ecg)}; expected equal lengths")
-  return EcgRecording(np.asarray(ecg, np.float32),
-                      None if marker is None else np.asarray(marker, np.int32),
-                      float(rate), path)
+    raise EcgFileError(
+      f"{path}: field 'marker' has {len(marker)} samples but 'ecg' has "
+      f"{len(ecg)}; expected equal lengths"
+    )
+  return EcgRecording(
+    np.asarray(ecg, np.float32),
+    None if marker is None else np.asarray(marker, np.int32),
+    float(rate),
+    path,
+  )
 
 
 def write_recording(path: str | os.PathLike, recording: EcgRecording) -> None:
@@ -104,8 +109,10 @@ def write_recording(path: str | os.PathLike, recording: EcgRecording) -> None:
       arrays["marker"] = recording.marker
     np.savez(path, **arrays)
   elif path.suffix == ".csv":
-    table = {"time_s": np.arange(len(recording.ecg)) / recording.sampling_rate,
-             "ecg_mv": recording.ecg}
+    table = {
+      "time_s": np.arange(len(recording.ecg)) / recording.sampling_rate,
+      "ecg_mv": recording.ecg,
+    }
     if recording.marker is not None:
       table["marker"] = recording.marker
     pd.DataFrame(table).to_csv(path, index=False, float_format="%.6g")
@@ -135,9 +142,11 @@ def _read_csv(path: Path):
   irregular = np.flatnonzero(np.abs(steps - step) > 0.01 * step)
   if irregular.size:
     row = int(irregular[0]) + 3  # header is row 1, first sample row 2
-    raise EcgFileError(f"{path}: column 'time_s' is irregular at row {row} "
-                       f"(step {steps[irregular[0]]:.6g} s, expected {step:.6g} s); "
-                       f"{irregular.size} irregular steps in all")
+    raise EcgFileError(
+      f"{path}: column 'time_s' is irregular at row {row} "
+      f"(step {steps[irregular[0]]:.6g} s, expected {step:.6g} s); "
+      f"{irregular.size} irregular steps in all"
+    )
   marker = table["marker"].to_numpy() if "marker" in table.columns else None
   return table["ecg_mv"].to_numpy(np.float32), marker, 1.0 / step
 

@@ -25,8 +25,10 @@ from cmcl_jax.data import coding
 from cmcl_jax.data import ecg_io
 from cmcl_jax.data import video_io
 
-TRIAL_NAME = re.compile(r"^(?P<emotion>[A-Za-z]+)_(?P<index>\d+)_(?P<marker>\d+)_"
-                        r"(?P<subject>[^_/\\]+)_(?P<date>\d{8})$")
+TRIAL_NAME = re.compile(
+  r"^(?P<emotion>[A-Za-z]+)_(?P<index>\d+)_(?P<marker>\d+)_"
+  r"(?P<subject>[^_/\\]+)_(?P<date>\d{8})$"
+)
 
 
 class LayoutError(ValueError):
@@ -112,11 +114,16 @@ def find_coding_file(root: Path) -> Path:
   for name in ("coding_file.xlsx", "coding_file.csv"):
     if (root / name).is_file():
       return root / name
-  candidates = sorted(p for p in root.iterdir() if p.suffix.lower() in (".xlsx", ".csv")
-                      and "coding" in p.name.lower())
+  candidates = sorted(
+    p
+    for p in root.iterdir()
+    if p.suffix.lower() in (".xlsx", ".csv") and "coding" in p.name.lower()
+  )
   if len(candidates) != 1:
-    raise LayoutError(f"{root}: expected one coding file (coding_file.xlsx/.csv or a "
-                      f"*.xlsx/*.csv named like 'coding'); found {[p.name for p in candidates]}")
+    raise LayoutError(
+      f"{root}: expected one coding file (coding_file.xlsx/.csv or a "
+      f"*.xlsx/*.csv named like 'coding'); found {[p.name for p in candidates]}"
+    )
   return candidates[0]
 
 
@@ -145,9 +152,15 @@ def discover(root: str | os.PathLike, coding_file: str | os.PathLike | None = No
   for stem, rows in sorted(by_video.items()):
     if stem not in videos:
       for e in rows:
-        problems.append(Problem("video_missing", f"{coding_path.name} row {e.row}",
-                                f"Filename {e.video!r}: no video file or frame folder of "
-                                f"that name under {root}; expression skipped", e.subject))
+        problems.append(
+          Problem(
+            "video_missing",
+            f"{coding_path.name} row {e.row}",
+            f"Filename {e.video!r}: no video file or frame folder of "
+            f"that name under {root}; expression skipped",
+            e.subject,
+          )
+        )
 
   trials = []
   for stem, video in sorted(videos.items()):
@@ -155,24 +168,48 @@ def discover(root: str | os.PathLike, coding_file: str | os.PathLike | None = No
     rows = tuple(sorted(by_video.get(stem, ()), key=lambda e: e.onset_s))
     for e in rows:
       if e.subject != parts["subject"] or e.marker != int(parts["marker"]):
-        problems.append(Problem(
-            "row_disagrees_with_filename", f"{coding_path.name} row {e.row}",
+        problems.append(
+          Problem(
+            "row_disagrees_with_filename",
+            f"{coding_path.name} row {e.row}",
             f"Subject {e.subject!r}/Marker {e.marker} but the Filename says "
             f"{parts['subject']!r}/{parts['marker']}; the Filename is used",
-            parts["subject"]))
+            parts["subject"],
+          )
+        )
     ecg, per_trial = _ecg_for(stem, parts, ecg_files)
     if ecg is None:
-      problems.append(Problem("ecg_missing", str(video.relative_to(root)),
-                              f"no ECG file named {stem}.* (per trial) or "
-                              f"{parts['subject']}_{parts['date']}.* / {parts['subject']}.* "
-                              "(session) under the root", parts["subject"]))
-    trials.append(Trial(subject=parts["subject"], name=stem, video=video,
-                        marker=int(parts["marker"]), emotion=parts["emotion"].lower(),
-                        date=parts["date"], ecg=ecg, ecg_is_per_trial=per_trial,
-                        expressions=rows))
+      problems.append(
+        Problem(
+          "ecg_missing",
+          str(video.relative_to(root)),
+          f"no ECG file named {stem}.* (per trial) or "
+          f"{parts['subject']}_{parts['date']}.* / {parts['subject']}.* "
+          "(session) under the root",
+          parts["subject"],
+        )
+      )
+    trials.append(
+      Trial(
+        subject=parts["subject"],
+        name=stem,
+        video=video,
+        marker=int(parts["marker"]),
+        emotion=parts["emotion"].lower(),
+        date=parts["date"],
+        ecg=ecg,
+        ecg_is_per_trial=per_trial,
+        expressions=rows,
+      )
+    )
   trials.sort(key=lambda t: (t.subject, t.marker, t.name))
-  return RawLayout(root, coding_path, tuple(trials),
-                   tuple(coding.validate_expressions(expressions)), tuple(problems))
+  return RawLayout(
+    root,
+    coding_path,
+    tuple(trials),
+    tuple(coding.validate_expressions(expressions)),
+    tuple(problems),
+  )
 
 
 def _scan(root: Path, problems: list[Problem]) -> tuple[dict[str, Path], dict[str, Path]]:
@@ -192,14 +229,23 @@ def _scan(root: Path, problems: list[Problem]) -> tuple[dict[str, Path], dict[st
         if TRIAL_NAME.match(path.stem):
           _add_video(videos, path.stem, path, root, problems)
         else:
-          problems.append(Problem(
-              "unrecognised_video_name", str(path.relative_to(root)),
-              "expected <emotion>_<index>_<marker>_<subject>_<yyyymmdd>; video skipped"))
+          problems.append(
+            Problem(
+              "unrecognised_video_name",
+              str(path.relative_to(root)),
+              "expected <emotion>_<index>_<marker>_<subject>_<yyyymmdd>; video skipped",
+            )
+          )
       elif suffix in ecg_io.ECG_SUFFIXES:
         if path.stem in ecg_files:
-          problems.append(Problem("duplicate_ecg", str(path.relative_to(root)),
-                                  f"another ECG file is named {path.stem}.*: "
-                                  f"{ecg_files[path.stem].relative_to(root)} is used"))
+          problems.append(
+            Problem(
+              "duplicate_ecg",
+              str(path.relative_to(root)),
+              f"another ECG file is named {path.stem}.*: "
+              f"{ecg_files[path.stem].relative_to(root)} is used",
+            )
+          )
         else:
           ecg_files[path.stem] = path
   return videos, ecg_files
@@ -207,9 +253,13 @@ def _scan(root: Path, problems: list[Problem]) -> tuple[dict[str, Path], dict[st
 
 def _add_video(videos, stem, path, root, problems):
   if stem in videos:
-    problems.append(Problem("duplicate_video", str(path.relative_to(root)),
-                            f"trial {stem} also at {videos[stem].relative_to(root)}, "
-                            "which is used"))
+    problems.append(
+      Problem(
+        "duplicate_video",
+        str(path.relative_to(root)),
+        f"trial {stem} also at {videos[stem].relative_to(root)}, which is used",
+      )
+    )
   else:
     videos[stem] = path
 

@@ -85,14 +85,16 @@ class SplitIndex:
   def load(cls, builder_or_dir, split: str) -> "SplitIndex":
     infos = trials_lib.load_trials(builder_or_dir, split)
     return cls(
-        label=np.concatenate([t.window_label for t in infos]),
-        kind=np.concatenate([t.window_kind for t in infos]),
-        row=np.concatenate([t.window_row for t in infos]),
-        trial_index=np.concatenate([np.full(t.num_windows, i, np.int32)
-                                    for i, t in enumerate(infos)]),
-        trials=tuple(infos),
-        motion=np.concatenate([t.window_motion for t in infos]),
-        heart=np.concatenate([t.window_peak_hrs for t in infos]))
+      label=np.concatenate([t.window_label for t in infos]),
+      kind=np.concatenate([t.window_kind for t in infos]),
+      row=np.concatenate([t.window_row for t in infos]),
+      trial_index=np.concatenate(
+        [np.full(t.num_windows, i, np.int32) for i, t in enumerate(infos)]
+      ),
+      trials=tuple(infos),
+      motion=np.concatenate([t.window_motion for t in infos]),
+      heart=np.concatenate([t.window_peak_hrs for t in infos]),
+    )
 
   def __len__(self) -> int:
     return len(self.label)
@@ -118,8 +120,9 @@ class SplitIndex:
     takes for MEs."""
     return self._top_negatives(self.heart, kinds, top_share)
 
-  def _top_negatives(self, values: np.ndarray, kinds: Sequence[str],
-                     top_share: float) -> np.ndarray:
+  def _top_negatives(
+    self, values: np.ndarray, kinds: Sequence[str], top_share: float
+  ) -> np.ndarray:
     negatives = self.negatives(kinds)
     count = int(np.ceil(top_share * len(negatives)))
     order = np.argsort(-values[negatives], kind="stable")
@@ -155,25 +158,30 @@ class Features:
       trial = record["trial"]
       trial = trial.decode() if isinstance(trial, bytes) else str(trial)
       if trial not in self.trial_feature_stats:
-        raise KeyError(f"trial {trial!r} has no feature statistics (trial_feature_stats "
-                       f"holds {len(self.trial_feature_stats)} trials)")
+        raise KeyError(
+          f"trial {trial!r} has no feature statistics (trial_feature_stats "
+          f"holds {len(self.trial_feature_stats)} trials)"
+        )
       mean, std = self.trial_feature_stats[trial]
       features = (features - mean) / std
     elif self.feature_stats is not None:
       mean, std = self.feature_stats
       features = (features - mean) / std
-    return {"flow": np.asarray(record["flow"], np.float32), "ecg": ecg[:, None],
-            "ecg_features": features.astype(np.float32)}
+    return {
+      "flow": np.asarray(record["flow"], np.float32),
+      "ecg": ecg[:, None],
+      "ecg_features": features.astype(np.float32),
+    }
 
   def __call__(self, record: dict, index: int, trial_index: int) -> dict:
     return {
-        **self.model_inputs(record),
-        "label": np.int32(record["label"]),
-        "kind": np.int32(record["kind"]),
-        "index": np.int64(index),
-        "trial_index": np.int32(trial_index),
-        "start_frame": np.int32(record["start_frame"]),
-        "apex_frame": np.int32(record["apex_frame"]),
+      **self.model_inputs(record),
+      "label": np.int32(record["label"]),
+      "kind": np.int32(record["kind"]),
+      "index": np.int64(index),
+      "trial_index": np.int32(trial_index),
+      "start_frame": np.int32(record["start_frame"]),
+      "apex_frame": np.int32(record["apex_frame"]),
     }
 
 
@@ -195,6 +203,7 @@ def open_split(builder_or_dir, split: str):
 def _shard(shard_index: int | None, shard_count: int | None) -> tuple[int, int]:
   if shard_index is None or shard_count is None:
     import jax  # pylint: disable=g-import-not-at-top
+
     shard_index, shard_count = jax.process_index(), jax.process_count()
   if not 0 <= shard_index < shard_count:
     raise ValueError(f"shard_index={shard_index}: expected 0…shard_count-1 ({shard_count})")
@@ -203,8 +212,9 @@ def _shard(shard_index: int | None, shard_count: int | None) -> tuple[int, int]:
 
 def _local_rows(batch_size: int, shard_index: int, shard_count: int) -> slice:
   if batch_size % shard_count:
-    raise ValueError(f"batch_size={batch_size}: the global batch must divide evenly "
-                     f"over {shard_count} processes")
+    raise ValueError(
+      f"batch_size={batch_size}: the global batch must divide evenly over {shard_count} processes"
+    )
   local = batch_size // shard_count
   return slice(shard_index * local, (shard_index + 1) * local)
 
@@ -216,8 +226,9 @@ def _stack(examples: list[dict]) -> dict:
 class _ReadRows:
   """Global index rows of one batch → this process's batch of records."""
 
-  def __init__(self, source, index: SplitIndex, features: Features, rows: slice,
-               roles: tuple[str, ...] | None):
+  def __init__(
+    self, source, index: SplitIndex, features: Features, rows: slice, roles: tuple[str, ...] | None
+  ):
     self._source = source
     self._trial_index = index.trial_index
     self._features = features
@@ -225,8 +236,9 @@ class _ReadRows:
     self._roles = roles
 
   def _read(self, indices) -> dict:
-    return _stack([self._features(self._source[int(i)], int(i), self._trial_index[i])
-                   for i in indices])
+    return _stack(
+      [self._features(self._source[int(i)], int(i), self._trial_index[i]) for i in indices]
+    )
 
   def __call__(self, batch: np.ndarray) -> dict:
     batch = batch[self._rows]
@@ -272,8 +284,10 @@ class NegativePolicy:
       if not 0.0 < share <= 1.0:
         raise ValueError(f"{name}_top_share={share}: expected (0, 1]")
     if self.moving_fraction + self.heart_fraction > 1.0:
-      raise ValueError(f"moving_fraction + heart_fraction = "
-                       f"{self.moving_fraction + self.heart_fraction}: expected ≤ 1")
+      raise ValueError(
+        f"moving_fraction + heart_fraction = "
+        f"{self.moving_fraction + self.heart_fraction}: expected ≤ 1"
+      )
     unknown = [k for k in self.kinds if k not in windows.KINDS]
     if unknown:
       raise ValueError(f"negative kinds {unknown}: expected some of {windows.KINDS}")
@@ -286,10 +300,8 @@ class _Negatives:
     self.all = index.negatives(policy.kinds)
     _check_pool(name, self.all, split, f"negative ({', '.join(policy.kinds)})")
     self.hard = [
-        (policy.moving_fraction,
-         index.moving_negatives(policy.kinds, policy.moving_top_share)),
-        (policy.heart_fraction,
-         index.heart_negatives(policy.kinds, policy.heart_top_share)),
+      (policy.moving_fraction, index.moving_negatives(policy.kinds, policy.moving_top_share)),
+      (policy.heart_fraction, index.heart_negatives(policy.kinds, policy.heart_top_share)),
     ]
 
   def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -344,10 +356,12 @@ class _Balanced:
     return rng.permutation(np.concatenate([pos, neg]))
 
 
-def _iterate(dataset: grain.MapDataset, worker_count: int, num_threads: int,
-             prefetch: int) -> grain.IterDataset:
-  iterable = dataset.to_iter_dataset(grain.ReadOptions(num_threads=num_threads,
-                                                       prefetch_buffer_size=prefetch))
+def _iterate(
+  dataset: grain.MapDataset, worker_count: int, num_threads: int, prefetch: int
+) -> grain.IterDataset:
+  iterable = dataset.to_iter_dataset(
+    grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=prefetch)
+  )
   if worker_count:
     # grain 0.2.18 reads an absl flag in mp_prefetch and fails outside an absl app
     # whose flags were parsed (google/grain#1355, fixed later); defaults are fine.
@@ -362,12 +376,21 @@ def _check_pool(name: str, indices: np.ndarray, split: str, what: str) -> None:
     raise ValueError(f"split {split!r} has no {what} window: cannot build {name} batches")
 
 
-def pretrain_loader(builder_or_dir, split: str, *, batch_size: int, seed: int,
-                    num_batches: int | None = None,
-                    negatives: NegativePolicy = NegativePolicy(),
-                    features: Features = Features(), shard_index: int | None = None,
-                    shard_count: int | None = None, worker_count: int = 0,
-                    num_threads: int = 2, prefetch: int = 4) -> grain.IterDataset:
+def pretrain_loader(
+  builder_or_dir,
+  split: str,
+  *,
+  batch_size: int,
+  seed: int,
+  num_batches: int | None = None,
+  negatives: NegativePolicy = NegativePolicy(),
+  features: Features = Features(),
+  shard_index: int | None = None,
+  shard_count: int | None = None,
+  worker_count: int = 0,
+  num_threads: int = 2,
+  prefetch: int = 4,
+) -> grain.IterDataset:
   """Triplet batches {"anchor", "positive", "negative"} for pre-training.
 
   Args:
@@ -392,18 +415,30 @@ def pretrain_loader(builder_or_dir, split: str, *, batch_size: int, seed: int,
   negative_pool = _Negatives(index, negatives, split, "pretrain")
   rows = _local_rows(batch_size, *_shard(shard_index, shard_count))
   dataset = grain.MapDataset.range(num_batches or ENDLESS).random_map(
-      _Triplets(positives, index.row[positives], negative_pool, batch_size), seed=seed)
-  dataset = dataset.map(_ReadRows(source, index, features, rows,
-                                  ("anchor", "positive", "negative")))
+    _Triplets(positives, index.row[positives], negative_pool, batch_size), seed=seed
+  )
+  dataset = dataset.map(
+    _ReadRows(source, index, features, rows, ("anchor", "positive", "negative"))
+  )
   return _iterate(dataset, worker_count, num_threads, prefetch)
 
 
-def finetune_loader(builder_or_dir, split: str, *, batch_size: int, seed: int,
-                    positive_fraction: float = 0.5, num_batches: int | None = None,
-                    negatives: NegativePolicy = NegativePolicy(),
-                    features: Features = Features(), shard_index: int | None = None,
-                    shard_count: int | None = None, worker_count: int = 0,
-                    num_threads: int = 2, prefetch: int = 4) -> grain.IterDataset:
+def finetune_loader(
+  builder_or_dir,
+  split: str,
+  *,
+  batch_size: int,
+  seed: int,
+  positive_fraction: float = 0.5,
+  num_batches: int | None = None,
+  negatives: NegativePolicy = NegativePolicy(),
+  features: Features = Features(),
+  shard_index: int | None = None,
+  shard_count: int | None = None,
+  worker_count: int = 0,
+  num_threads: int = 2,
+  prefetch: int = 4,
+) -> grain.IterDataset:
   """Class-balanced batches for fine-tuning the classifier.
 
   Each global batch holds exactly ``round(positive_fraction × batch_size)`` ME
@@ -418,11 +453,13 @@ def finetune_loader(builder_or_dir, split: str, *, batch_size: int, seed: int,
   num_positive = int(round(positive_fraction * batch_size))
   if num_positive:
     _check_pool("finetune", positives, split, "ME")
-  negative_pool = (_Negatives(index, negatives, split, "finetune")
-                   if num_positive < batch_size else None)
+  negative_pool = (
+    _Negatives(index, negatives, split, "finetune") if num_positive < batch_size else None
+  )
   rows = _local_rows(batch_size, *_shard(shard_index, shard_count))
   dataset = grain.MapDataset.range(num_batches or ENDLESS).random_map(
-      _Balanced(positives, negative_pool, batch_size, num_positive), seed=seed)
+    _Balanced(positives, negative_pool, batch_size, num_positive), seed=seed
+  )
   dataset = dataset.map(_ReadRows(source, index, features, rows, None))
   return _iterate(dataset, worker_count, num_threads, prefetch)
 
@@ -455,10 +492,18 @@ def eval_steps(num_records: int, batch_size: int, shard_count: int) -> int:
   return math.ceil(per_process / (batch_size // shard_count))
 
 
-def eval_loader(builder_or_dir, split: str, *, batch_size: int,
-                features: Features = Features(), shard_index: int | None = None,
-                shard_count: int | None = None, worker_count: int = 0,
-                num_threads: int = 2, prefetch: int = 4) -> grain.IterDataset:
+def eval_loader(
+  builder_or_dir,
+  split: str,
+  *,
+  batch_size: int,
+  features: Features = Features(),
+  shard_index: int | None = None,
+  shard_count: int | None = None,
+  worker_count: int = 0,
+  num_threads: int = 2,
+  prefetch: int = 4,
+) -> grain.IterDataset:
   """Every window of the split once, in dataset order, for evaluation and spotting.
 
   Process p of P gets the contiguous block of records

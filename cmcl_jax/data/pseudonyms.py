@@ -29,16 +29,16 @@ class Pseudonyms:
     root: the raw root; `scrub` replaces its path by "<manual_dir>".
   """
 
-  def __init__(self, salt: str, ids: dict[str, str], root: str | os.PathLike,
-               enabled: bool = True):
+  def __init__(self, salt: str, ids: dict[str, str], root: str | os.PathLike, enabled: bool = True):
     self._salt = salt
     self.ids = dict(ids)
     self.root = str(Path(root).resolve())
     self.enabled = enabled
 
   @classmethod
-  def load_or_create(cls, manual_dir: str | os.PathLike, subjects: Iterable[str],
-                     enabled: bool = True) -> "Pseudonyms":
+  def load_or_create(
+    cls, manual_dir: str | os.PathLike, subjects: Iterable[str], enabled: bool = True
+  ) -> "Pseudonyms":
     """Reads (or starts) the private mapping file and adds `subjects` to it.
 
     With `enabled=False` every subject keeps its name and no file is written.
@@ -55,8 +55,10 @@ class Pseudonyms:
         stored = json.loads(path.read_text())
         salt, ids = stored["salt"], dict(stored["subjects"])
       except (ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{path}: expected JSON {{'salt': hex, 'subjects': {{name: id}}}} "
-                         f"({e}); delete it to draw a new salt (ids will change)") from None
+        raise ValueError(
+          f"{path}: expected JSON {{'salt': hex, 'subjects': {{name: id}}}} "
+          f"({e}); delete it to draw a new salt (ids will change)"
+        ) from None
     else:
       salt, ids = secrets.token_hex(16), {}
     pseudonyms = cls(salt, ids, manual_dir)
@@ -88,6 +90,7 @@ class Pseudonyms:
     names = sorted(self.ids, key=len, reverse=True)
     # Names are matched as whole tokens (not inside a longer run of letters or
     # digits), so a numeric subject id cannot rewrite frame numbers or dates.
-    pattern = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(re.escape(n) for n in names)
-                         + r")(?![A-Za-z0-9])")
+    pattern = re.compile(
+      r"(?<![A-Za-z0-9])(" + "|".join(re.escape(n) for n in names) + r")(?![A-Za-z0-9])"
+    )
     return pattern.sub(lambda m: self.ids[m.group(0)], text)

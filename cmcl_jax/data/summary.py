@@ -13,8 +13,13 @@ from cmcl_jax.data import video_io
 COLUMNS = ("subject", "trials", "minutes", "MEs", "macro", "problems")
 
 
-def summarize_layout(root, coding_file=None, check_ecg: bool = True,
-                     expected_rate: float = 1000.0, progress: bool = True):
+def summarize_layout(
+  root,
+  coding_file=None,
+  check_ecg: bool = True,
+  expected_rate: float = 1000.0,
+  progress: bool = True,
+):
   """Reads every trial's header (and ECG, with `check_ecg`) of a raw layout.
 
   Returns:
@@ -34,21 +39,34 @@ def summarize_layout(root, coding_file=None, check_ecg: bool = True,
     try:
       info = video_io.video_info(trial.video)
     except video_io.VideoError as error:
-      problems.append(layout.Problem("video_unreadable", str(trial.video), str(error),
-                                     trial.subject))
+      problems.append(
+        layout.Problem("video_unreadable", str(trial.video), str(error), trial.subject)
+      )
       continue
     row["minutes"] += info.duration_s / 60
     if check_ecg:
       try:
-        problems.extend(trial_ecg.read_trial_ecg(
-            trial, info.duration_s, expected_rate=expected_rate).problems)
+        problems.extend(
+          trial_ecg.read_trial_ecg(trial, info.duration_s, expected_rate=expected_rate).problems
+        )
       except ValueError as error:  # TrialEcgError, EcgFileError
-        problems.append(layout.Problem(getattr(error, "code", "ecg_unreadable"),
-                                       str(trial.ecg), str(error), trial.subject))
+        problems.append(
+          layout.Problem(
+            getattr(error, "code", "ecg_unreadable"), str(trial.ecg), str(error), trial.subject
+          )
+        )
   per_subject = collections.Counter(p.subject for p in problems)
-  rows = [{"subject": s, "trials": c["trials"], "minutes": c["minutes"],
-           "MEs": c["MEs"], "macro": c["macro"], "problems": per_subject[s]}
-          for s, c in sorted(table.items())]
+  rows = [
+    {
+      "subject": s,
+      "trials": c["trials"],
+      "minutes": c["minutes"],
+      "MEs": c["MEs"],
+      "macro": c["macro"],
+      "problems": per_subject[s],
+    }
+    for s, c in sorted(table.items())
+  ]
   return raw, rows, problems
 
 

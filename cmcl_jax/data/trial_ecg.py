@@ -60,8 +60,9 @@ def _recording(path: Path) -> ecg_io.EcgRecording:
   return ecg_io.read_recording(path)
 
 
-def read_trial_ecg(trial: Trial, video_duration_s: float, *, pad_s: float = 0.0,
-                   expected_rate: float | None = None) -> TrialEcg:
+def read_trial_ecg(
+  trial: Trial, video_duration_s: float, *, pad_s: float = 0.0, expected_rate: float | None = None
+) -> TrialEcg:
   """Cuts a trial's ECG from its recording, `pad_s` beyond both ends where recorded.
 
   Args:
@@ -83,35 +84,56 @@ def read_trial_ecg(trial: Trial, video_duration_s: float, *, pad_s: float = 0.0,
   problems = []
   where = str(trial.ecg)
   if expected_rate and abs(rate - expected_rate) > RATE_TOLERANCE * expected_rate:
-    problems.append(Problem("sampling_rate_mismatch", where,
-                            f"recorded at {rate:g} Hz, the dataset expects {expected_rate:g} Hz",
-                            trial.subject))
+    problems.append(
+      Problem(
+        "sampling_rate_mismatch",
+        where,
+        f"recorded at {rate:g} Hz, the dataset expects {expected_rate:g} Hz",
+        trial.subject,
+      )
+    )
   if trial.ecg_is_per_trial:
     frame0 = 0
   else:
     onsets = recording.marker_onsets().get(trial.marker)
     if not onsets:
       found = sorted(recording.marker_onsets())
-      raise TrialEcgError("marker_missing", f"{where}: marker {trial.marker} of trial "
-                          f"{trial.name} is not in the marker channel (codes found: {found})")
+      raise TrialEcgError(
+        "marker_missing",
+        f"{where}: marker {trial.marker} of trial "
+        f"{trial.name} is not in the marker channel (codes found: {found})",
+      )
     if len(onsets) > 1:
-      problems.append(Problem("marker_repeated", where,
-                              f"marker {trial.marker} starts {len(onsets)} times (at "
-                              f"{[round(o / rate, 3) for o in onsets]} s); the first is used",
-                              trial.subject))
+      problems.append(
+        Problem(
+          "marker_repeated",
+          where,
+          f"marker {trial.marker} starts {len(onsets)} times (at "
+          f"{[round(o / rate, 3) for o in onsets]} s); the first is used",
+          trial.subject,
+        )
+      )
     frame0 = onsets[0]
   last = frame0 + int(np.ceil(video_duration_s * rate))
   if last > len(recording.ecg):
-    raise TrialEcgError("ecg_too_short", f"{where}: ECG ends {(last - len(recording.ecg)) / rate:.2f}"
-                        f" s before the end of trial {trial.name} "
-                        f"({video_duration_s:.2f} s of video)")
+    raise TrialEcgError(
+      "ecg_too_short",
+      f"{where}: ECG ends {(last - len(recording.ecg)) / rate:.2f}"
+      f" s before the end of trial {trial.name} "
+      f"({video_duration_s:.2f} s of video)",
+    )
   pad = int(round(pad_s * rate))
   first, stop = max(frame0 - pad, 0), min(last + pad, len(recording.ecg))
   ecg = recording.ecg[first:stop]
   for problem in quality.signal_problems(ecg, rate):
     start = (first - frame0) / rate
-    problems.append(Problem(f"ecg_{problem.kind}", where,
-                            f"{problem.kind} from {problem.start_s + start:.3f} s to "
-                            f"{problem.end_s + start:.3f} s of trial {trial.name}",
-                            trial.subject))
+    problems.append(
+      Problem(
+        f"ecg_{problem.kind}",
+        where,
+        f"{problem.kind} from {problem.start_s + start:.3f} s to "
+        f"{problem.end_s + start:.3f} s of trial {trial.name}",
+        trial.subject,
+      )
+    )
   return TrialEcg(ecg, rate, (first - frame0) / rate, tuple(problems))

@@ -83,8 +83,7 @@ class TrialInfo:
   def window_starts(self) -> np.ndarray:
     """(K,) int64 first frame of each window."""
     spec = self.record["spec"]
-    return windows.window_starts(self.frame_count, spec["window_frames"],
-                                 spec["stride_frames"])
+    return windows.window_starts(self.frame_count, spec["window_frames"], spec["stride_frames"])
 
   @property
   def window_peak_hrs(self) -> np.ndarray:
@@ -111,8 +110,9 @@ def write_trial(data_dir: str | os.PathLike, result: window_examples.TrialResult
       np.savez(f, **result.curves)
 
 
-def run_trial(task: window_examples.TrialTask, data_dir: str,
-              scrub: Callable[[str], str] = str) -> list[tuple[str, dict]]:
+def run_trial(
+  task: window_examples.TrialTask, data_dir: str, scrub: Callable[[str], str] = str
+) -> list[tuple[str, dict]]:
   """`trial_examples` + `write_trial`: one unit of work of the build (pool or Beam)."""
   result = window_examples.trial_examples(task, scrub)
   write_trial(data_dir, result)
@@ -140,8 +140,10 @@ def split_names(data_dir: Path, split: str) -> list[str]:
   names = [name.strip() for name in split.split("+")]
   for name in names:
     if name not in index:
-      raise ValueError(f"{data_dir / TRIALS_INDEX}: no split {name!r} (of {split!r}); "
-                       f"splits are {sorted(index)}; only '+' of whole splits is supported")
+      raise ValueError(
+        f"{data_dir / TRIALS_INDEX}: no split {name!r} (of {split!r}); "
+        f"splits are {sorted(index)}; only '+' of whole splits is supported"
+      )
   return names
 
 
@@ -162,18 +164,31 @@ def load_trials(builder_or_dir, split: str) -> list[TrialInfo]:
       with np.load(data_dir / TRIALS_DIR / f"{stem}.npz") as stored:
         curves = dict(stored)
       if "window_motion" not in curves:
-        raise ValueError(f"{data_dir / TRIALS_DIR / stem}.npz has no window_motion: the "
-                         "dataset was built by an older cmcl_jax; delete it and build again")
-      infos.append(TrialInfo(
-          trial=trial_id, subject=record["subject"], marker=record["marker"],
-          clip_emotion=record["clip_emotion"], fps=record["fps"],
-          frame_count=record["frame_count"], num_windows=record["num_windows"],
+        raise ValueError(
+          f"{data_dir / TRIALS_DIR / stem}.npz has no window_motion: the "
+          "dataset was built by an older cmcl_jax; delete it and build again"
+        )
+      infos.append(
+        TrialInfo(
+          trial=trial_id,
+          subject=record["subject"],
+          marker=record["marker"],
+          clip_emotion=record["clip_emotion"],
+          fps=record["fps"],
+          frame_count=record["frame_count"],
+          num_windows=record["num_windows"],
           first_index=first,
           mean_hrs_bpm_per_s=record["mean_hrs_bpm_per_s"],
-          expressions=tuple(windows.Interval(**{k: e[k] for k in (
-              "onset", "apex", "offset", "kind", "emotion", "row")})
-              for e in record["expressions"]),
-          record=record, **curves))
+          expressions=tuple(
+            windows.Interval(
+              **{k: e[k] for k in ("onset", "apex", "offset", "kind", "emotion", "row")}
+            )
+            for e in record["expressions"]
+          ),
+          record=record,
+          **curves,
+        )
+      )
       first += record["num_windows"]
   return infos
 

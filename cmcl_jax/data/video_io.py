@@ -74,30 +74,38 @@ def video_info(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
   if path.is_dir():
     frames = _numbered_frames(path)
     if not frames:
-      raise VideoError(f"{path}: frame folder holds no numbered images "
-                       f"({', '.join(IMAGE_SUFFIXES)})")
+      raise VideoError(
+        f"{path}: frame folder holds no numbered images ({', '.join(IMAGE_SUFFIXES)})"
+      )
     first = _read_image(frames[0], grayscale=False)
     return VideoInfo(path, _folder_fps(path, fps), len(frames), *first.shape[:2])
   capture = _open_capture(path)
   try:
     info = VideoInfo(
-        path=path,
-        fps=float(capture.get(cv2.CAP_PROP_FPS)),
-        frame_count=int(capture.get(cv2.CAP_PROP_FRAME_COUNT)),
-        height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-        width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+      path=path,
+      fps=float(capture.get(cv2.CAP_PROP_FPS)),
+      frame_count=int(capture.get(cv2.CAP_PROP_FRAME_COUNT)),
+      height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+      width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
     )
   finally:
     capture.release()
   if info.fps <= 0 or info.frame_count <= 0:
-    raise VideoError(f"{path}: container reports fps={info.fps} and "
-                     f"{info.frame_count} frames; expected both > 0")
+    raise VideoError(
+      f"{path}: container reports fps={info.fps} and {info.frame_count} frames; expected both > 0"
+    )
   return info
 
 
-def iter_frames(path: str | os.PathLike, *, grayscale: bool = False,
-                start: int = 0, stop: int | None = None, step: int = 1,
-                expect_frames: int | None = None) -> Iterator[np.ndarray]:
+def iter_frames(
+  path: str | os.PathLike,
+  *,
+  grayscale: bool = False,
+  start: int = 0,
+  stop: int | None = None,
+  step: int = 1,
+  expect_frames: int | None = None,
+) -> Iterator[np.ndarray]:
   """Streams frames `start, start+step, … < stop` of a video, one at a time.
 
   Args:
@@ -141,8 +149,10 @@ def iter_frames(path: str | os.PathLike, *, grayscale: bool = False,
       if not ok or (wanted and frame is None):
         if last is None:
           return
-        raise VideoError(f"{path}: truncated or corrupt: frame {index} could not "
-                         f"be decoded; the container promised {promised} frames")
+        raise VideoError(
+          f"{path}: truncated or corrupt: frame {index} could not "
+          f"be decoded; the container promised {promised} frames"
+        )
       if wanted:
         yield cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if grayscale else frame
       index += 1
@@ -168,8 +178,9 @@ def write_video(path: str | os.PathLike, frames, fps: float) -> int:
     for frame in frames:
       if writer is None:
         height, width = frame.shape[:2]
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps,
-                                 (width, height), isColor=frame.ndim == 3)
+        writer = cv2.VideoWriter(
+          str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height), isColor=frame.ndim == 3
+        )
         if not writer.isOpened():
           raise VideoError(f"{path}: OpenCV could not open a {fourcc} writer")
       writer.write(frame)
@@ -184,8 +195,10 @@ def _open_capture(path: Path) -> cv2.VideoCapture:
   if not path.exists():
     raise VideoError(f"{path}: video file not found")
   if path.suffix.lower() not in VIDEO_SUFFIXES:
-    raise VideoError(f"{path}: unsupported video suffix; expected one of "
-                     f"{VIDEO_SUFFIXES} or a folder of numbered frame images")
+    raise VideoError(
+      f"{path}: unsupported video suffix; expected one of "
+      f"{VIDEO_SUFFIXES} or a folder of numbered frame images"
+    )
   capture = cv2.VideoCapture(str(path))
   if not capture.isOpened():
     raise VideoError(f"{path}: OpenCV cannot open this video (corrupt or unknown codec)")
@@ -213,8 +226,9 @@ def _folder_fps(folder: Path, fps: float | None) -> float:
     try:
       return float(text)
     except ValueError:
-      raise VideoError(f"{fps_file}: expected a number of frames per second, "
-                       f"found {text!r}") from None
+      raise VideoError(
+        f"{fps_file}: expected a number of frames per second, found {text!r}"
+      ) from None
   if fps is None:
     raise VideoError(f"{folder}: frame folder has no {FPS_FILE}; pass fps explicitly")
   return float(fps)
@@ -227,8 +241,9 @@ def _read_image(path: Path, grayscale: bool) -> np.ndarray:
   return image
 
 
-def _iter_folder(folder: Path, grayscale: bool, start: int, stop: int | None,
-                 step: int) -> Iterator[np.ndarray]:
+def _iter_folder(
+  folder: Path, grayscale: bool, start: int, stop: int | None, step: int
+) -> Iterator[np.ndarray]:
   frames = _numbered_frames(folder)
   if not frames:
     raise VideoError(f"{folder}: frame folder holds no numbered images")

@@ -120,64 +120,86 @@ def trial_examples(task: TrialTask, scrub: Callable[[str], str] = str) -> TrialR
   intervals = [windows.Interval.from_expression(e, task.fps) for e in task.trial.expressions]
   starts = windows.window_starts(task.frame_count, spec.window_frames, spec.stride_frames)
   record = {
-      "trial": task.trial_id, "subject": task.subject_id, "marker": task.trial.marker,
-      "clip_emotion": task.trial.emotion, "video": scrub(task.trial.name),
-      "fps": task.fps, "frame_count": task.frame_count,
-      "spec": {"window_frames": spec.window_frames, "stride_frames": spec.stride_frames},
-      "expressions": [dataclasses.asdict(i) for i in intervals],
+    "trial": task.trial_id,
+    "subject": task.subject_id,
+    "marker": task.trial.marker,
+    "clip_emotion": task.trial.emotion,
+    "video": scrub(task.trial.name),
+    "fps": task.fps,
+    "frame_count": task.frame_count,
+    "spec": {"window_frames": spec.window_frames, "stride_frames": spec.stride_frames},
+    "expressions": [dataclasses.asdict(i) for i in intervals],
   }
   try:
     if not len(starts):
-      raise TrialSkipped("video_too_short", f"{task.trial.video}: {task.frame_count} frames, "
-                         f"a window needs {spec.window_frames}")
+      raise TrialSkipped(
+        "video_too_short",
+        f"{task.trial.video}: {task.frame_count} frames, a window needs {spec.window_frames}",
+      )
     signals = _trial_signals(task, starts)
     flows, track = _window_flows(task, starts)
   except TrialSkipped as e:
     record.update(status="skipped", reason=e.code, message=scrub(str(e)))
     return TrialResult([], record, {})
 
-  labels = [windows.label_window(int(s), int(s) + spec.window_frames, intervals, spec)
-            for s in starts]
+  labels = [
+    windows.label_window(int(s), int(s) + spec.window_frames, intervals, spec) for s in starts
+  ]
   examples = []
   for k, (start, label) in enumerate(zip(starts, labels)):
     start = int(start)
-    examples.append((task.first_key + start, {
-        "flow": flows[k],
-        "ecg": signals["ecg"][k],
-        "ecg_features": signals["features"][k],
-        "hr_bpm": signals["hr"][k],
-        "hrs_bpm_per_s": signals["hrs"][k],
-        "label": label.label,
-        "kind": label.kind,
-        "apex_frame": label.apex_frame,
-        "expression_row": label.row,
-        "emotion": label.emotion,
-        "clip_emotion": task.trial.emotion,
-        "subject": task.subject_id,
-        "trial": task.trial_id,
-        "start_frame": start,
-        "end_frame": start + spec.window_frames,
-        "ecg_padded": bool(signals["padded"][k]),
-    }))
+    examples.append(
+      (
+        task.first_key + start,
+        {
+          "flow": flows[k],
+          "ecg": signals["ecg"][k],
+          "ecg_features": signals["features"][k],
+          "hr_bpm": signals["hr"][k],
+          "hrs_bpm_per_s": signals["hrs"][k],
+          "label": label.label,
+          "kind": label.kind,
+          "apex_frame": label.apex_frame,
+          "expression_row": label.row,
+          "emotion": label.emotion,
+          "clip_emotion": task.trial.emotion,
+          "subject": task.subject_id,
+          "trial": task.trial_id,
+          "start_frame": start,
+          "end_frame": start + spec.window_frames,
+          "ecg_padded": bool(signals["padded"][k]),
+        },
+      )
+    )
   for interval in record["expressions"]:
     mine = [lab for lab in labels if lab.row == interval["row"]]
     interval["me_windows"] = sum(lab.label for lab in mine)
     interval["windows"] = len(mine)
   record.update(
-      status="used", num_windows=len(starts), me_windows=sum(lab.label for lab in labels),
-      kinds={kind: sum(lab.kind == kind for lab in labels) for kind in windows.KINDS},
-      ecg_padded_windows=int(signals["padded"].sum()),
-      feature_sum=signals["features"].sum(0, dtype=np.float64).tolist(),
-      feature_sumsq=np.square(signals["features"], dtype=np.float64).sum(0).tolist(),
-      mean_hrs_bpm_per_s=signals["mean_hrs"], hr_quality_share=signals["quality_share"],
-      face={"method": track.method, "sampled": track.sampled, "failed": track.failed,
-            "rejected": track.rejected},
-      problems=[{"code": p.code, "message": scrub(p.message)} for p in signals["problems"]])
-  curves = dict(signals["curves"],
-                window_motion=window_motion(flows),
-                window_label=np.array([lab.label for lab in labels], np.int8),
-                window_kind=np.array([windows.KINDS.index(lab.kind) for lab in labels], np.int8),
-                window_row=np.array([lab.row for lab in labels], np.int32))
+    status="used",
+    num_windows=len(starts),
+    me_windows=sum(lab.label for lab in labels),
+    kinds={kind: sum(lab.kind == kind for lab in labels) for kind in windows.KINDS},
+    ecg_padded_windows=int(signals["padded"].sum()),
+    feature_sum=signals["features"].sum(0, dtype=np.float64).tolist(),
+    feature_sumsq=np.square(signals["features"], dtype=np.float64).sum(0).tolist(),
+    mean_hrs_bpm_per_s=signals["mean_hrs"],
+    hr_quality_share=signals["quality_share"],
+    face={
+      "method": track.method,
+      "sampled": track.sampled,
+      "failed": track.failed,
+      "rejected": track.rejected,
+    },
+    problems=[{"code": p.code, "message": scrub(p.message)} for p in signals["problems"]],
+  )
+  curves = dict(
+    signals["curves"],
+    window_motion=window_motion(flows),
+    window_label=np.array([lab.label for lab in labels], np.int8),
+    window_kind=np.array([windows.KINDS.index(lab.kind) for lab in labels], np.int8),
+    window_row=np.array([lab.row for lab in labels], np.int32),
+  )
   return TrialResult(examples, record, curves)
 
 
@@ -234,24 +256,33 @@ def _trial_signals(task: TrialTask, starts: np.ndarray) -> dict:
   ecg = np.where(inside, banded[np.clip(index, 0, len(banded) - 1)], 0.0).astype(np.float32)
 
   hr_times = lead_s[:, None] + (np.arange(spec.hr_length) + 0.5) / spec.hr_rate_hz
-  features = np.stack([
-      ecg_lib.window_features(hr, s / fps - recording.start_s,
-                              (s + spec.window_frames) / fps - recording.start_s)
-      for s in starts])
+  features = np.stack(
+    [
+      ecg_lib.window_features(
+        hr, s / fps - recording.start_s, (s + spec.window_frames) / fps - recording.start_s
+      )
+      for s in starts
+    ]
+  )
   problems = list(recording.problems)
   if not quality.any():
-    problems.append(Problem("hr_quality_poor", str(trial.ecg), f"trial {trial.name}: no "
-                            "good-quality HR sample; the mean HRS uses every frame"))
+    problems.append(
+      Problem(
+        "hr_quality_poor",
+        str(trial.ecg),
+        f"trial {trial.name}: no good-quality HR sample; the mean HRS uses every frame",
+      )
+    )
   return {
-      "ecg": ecg,
-      "features": features,
-      "hr": np.interp(hr_times, grid_s, hr.hr_bpm).astype(np.float32),
-      "hrs": np.interp(hr_times, grid_s, hr.hrs_bpm_per_s).astype(np.float32),
-      "padded": ~inside.all(axis=1),
-      "mean_hrs": float(np.mean(hrs_frames[good], dtype=np.float64)),
-      "quality_share": float(quality.mean()),
-      "problems": problems,
-      "curves": {"hr_bpm": hr_frames, "hrs_bpm_per_s": hrs_frames, "hr_quality": quality},
+    "ecg": ecg,
+    "features": features,
+    "hr": np.interp(hr_times, grid_s, hr.hr_bpm).astype(np.float32),
+    "hrs": np.interp(hr_times, grid_s, hr.hrs_bpm_per_s).astype(np.float32),
+    "padded": ~inside.all(axis=1),
+    "mean_hrs": float(np.mean(hrs_frames[good], dtype=np.float64)),
+    "quality_share": float(quality.mean()),
+    "problems": problems,
+    "curves": {"hr_bpm": hr_frames, "hrs_bpm_per_s": hrs_frames, "hr_quality": quality},
   }
 
 
@@ -265,15 +296,16 @@ def _window_flows(task: TrialTask, starts: np.ndarray):
   offsets = spec.flow_offsets
   size = (spec.roi_size, spec.roi_size)
   estimator = FlowEstimator(spec.flow_method, remove_global_motion=True)
-  flows = np.empty((len(starts), spec.flow_frames, spec.flow_size, spec.flow_size, 2),
-                   np.float16)
+  flows = np.empty((len(starts), spec.flow_frames, spec.flow_size, spec.flow_size, 2), np.float16)
   stop = int(starts[-1]) + spec.window_frames
   try:
-    track = track_face(video_io.iter_frames(video, grayscale=True,
-                                            expect_frames=task.frame_count), fps=task.fps)
+    track = track_face(
+      video_io.iter_frames(video, grayscale=True, expect_frames=task.frame_count), fps=task.fps
+    )
     if len(track) != task.frame_count:
-      raise video_io.VideoError(f"{video}: decoded {len(track)} frames, the container "
-                                f"reports {task.frame_count}")
+      raise video_io.VideoError(
+        f"{video}: decoded {len(track)} frames, the container reports {task.frame_count}"
+      )
     crops = collections.deque(maxlen=spec.window_frames)
     k = 0
     for t, frame in enumerate(video_io.iter_frames(video, grayscale=True, stop=stop)):
@@ -282,8 +314,9 @@ def _window_flows(task: TrialTask, starts: np.ndarray):
         reference = crops[0]
         for j, offset in enumerate(offsets):
           flow = estimator(reference, crops[offset])
-          flows[k, j] = cv2.resize(flow, (spec.flow_size, spec.flow_size),
-                                   interpolation=cv2.INTER_AREA)
+          flows[k, j] = cv2.resize(
+            flow, (spec.flow_size, spec.flow_size), interpolation=cv2.INTER_AREA
+          )
         k += 1
   except video_io.VideoError as e:
     raise TrialSkipped("video_unreadable", str(e)) from None

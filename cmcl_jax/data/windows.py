@@ -76,8 +76,10 @@ class WindowSpec:
 
   def __post_init__(self):
     if self.window_frames < 2 or self.stride_frames < 1:
-      raise ValueError(f"window_frames={self.window_frames}, stride_frames="
-                       f"{self.stride_frames}: expected ≥ 2 and ≥ 1 frames")
+      raise ValueError(
+        f"window_frames={self.window_frames}, stride_frames="
+        f"{self.stride_frames}: expected ≥ 2 and ≥ 1 frames"
+      )
     if not 1 <= self.flow_frames < self.window_frames:
       raise ValueError(f"flow_frames={self.flow_frames}: expected 1…window_frames-1")
     if self.flow_size > self.roi_size or self.flow_size < 8:
@@ -102,8 +104,9 @@ class WindowSpec:
     Evenly spaced over the window and ending on its last frame; for 75 frames and
     T = 8: [9, 18, 28, 37, 46, 56, 65, 74].
     """
-    return np.round(np.linspace(0, self.window_frames - 1, self.flow_frames + 1)[1:]
-                    ).astype(np.int64)
+    return np.round(np.linspace(0, self.window_frames - 1, self.flow_frames + 1)[1:]).astype(
+      np.int64
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,8 +160,9 @@ def overlap(start: int, stop: int, interval: Interval) -> tuple[int, float, floa
   return common, common / union, common / length
 
 
-def label_window(start: int, stop: int, intervals: Sequence[Interval],
-                 spec: WindowSpec) -> WindowLabel:
+def label_window(
+  start: int, stop: int, intervals: Sequence[Interval], spec: WindowSpec
+) -> WindowLabel:
   """Applies the label policy to window frames ``[start, stop)``."""
   best_micro, best_iou = None, -1.0
   macro, macro_common = None, 0
@@ -176,8 +180,11 @@ def label_window(start: int, stop: int, intervals: Sequence[Interval],
         partial, partial_common = interval, common
     elif common > macro_common:
       macro, macro_common = interval, common
-  for chosen, label, kind in ((best_micro, 1, "micro"), (macro, 0, "macro"),
-                              (partial, 0, "partial")):
+  for chosen, label, kind in (
+    (best_micro, 1, "micro"),
+    (macro, 0, "macro"),
+    (partial, 0, "partial"),
+  ):
     if chosen is not None:
       return WindowLabel(label, kind, chosen.apex, chosen.emotion, chosen.row)
   return WindowLabel(0, "none")

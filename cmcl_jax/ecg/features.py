@@ -13,13 +13,13 @@ from cmcl_jax.ecg.errors import EcgError
 from cmcl_jax.ecg.heart_rate import HeartRate, hrs_at
 
 WINDOW_FEATURE_NAMES = (
-    "rr_mean_ms",        # mean RR interval (ms)
-    "rr_std_ms",         # standard deviation of RR (ms, ddof=1): SDNN of the window
-    "hr_mean_bpm",       # mean of the beat-to-beat HR 60 / RR (bpm)
-    "sdsd_ms",           # standard deviation of successive RR differences (ms, ddof=1)
-    "rmssd_ms",          # root mean square of successive RR differences (ms)
-    "hrs_centre_bpm_per_s",  # heart-rate slope at the window centre (bpm/s)
-    "hr_rise_bpm",       # largest HR rise near the window centre (bpm), see hr_rise
+  "rr_mean_ms",  # mean RR interval (ms)
+  "rr_std_ms",  # standard deviation of RR (ms, ddof=1): SDNN of the window
+  "hr_mean_bpm",  # mean of the beat-to-beat HR 60 / RR (bpm)
+  "sdsd_ms",  # standard deviation of successive RR differences (ms, ddof=1)
+  "rmssd_ms",  # root mean square of successive RR differences (ms)
+  "hrs_centre_bpm_per_s",  # heart-rate slope at the window centre (bpm/s)
+  "hr_rise_bpm",  # largest HR rise near the window centre (bpm), see hr_rise
 )
 # A window's features use at least this many RR intervals (see window_features).
 MIN_WINDOW_INTERVALS = 5
@@ -79,7 +79,8 @@ def window_features(hr: HeartRate, start_s: float, end_s: float) -> np.ndarray:
   rr_s, index = rr_s[chosen], accepted[chosen]
   differences_s = np.diff(rr_s)[np.diff(index) == 1]
 
-  return np.array([
+  return np.array(
+    [
       1000 * np.mean(rr_s),
       1000 * np.std(rr_s, ddof=1) if rr_s.size > 1 else 0.0,
       np.mean(60.0 / rr_s),
@@ -87,11 +88,14 @@ def window_features(hr: HeartRate, start_s: float, end_s: float) -> np.ndarray:
       1000 * np.sqrt(np.mean(differences_s**2)) if differences_s.size > 0 else 0.0,
       hrs_at(hr, centre_s),
       hr_rise(hr, centre_s),
-  ], dtype=np.float32)
+    ],
+    dtype=np.float32,
+  )
 
 
-def hr_rise(hr: HeartRate, centre_s: float, span_s: float = RISE_SPAN_S,
-            tolerance_s: float = RISE_TOLERANCE_S) -> float:
+def hr_rise(
+  hr: HeartRate, centre_s: float, span_s: float = RISE_SPAN_S, tolerance_s: float = RISE_TOLERANCE_S
+) -> float:
   """Largest rise of the HR curve near ``centre_s``, bpm (signed: < 0 when it only falls).
 
   The rise at time t is the mean HR over ``(t, t + span_s]`` minus over

@@ -15,8 +15,9 @@ from cmcl_jax.ecg.quality import as_ecg_array
 _MAX_RESAMPLE_DENOMINATOR = 1000
 
 
-def bandpass(ecg: np.ndarray, sampling_rate: float, low_hz: float = 0.5, high_hz: float = 40.0,
-             order: int = 4) -> np.ndarray:
+def bandpass(
+  ecg: np.ndarray, sampling_rate: float, low_hz: float = 0.5, high_hz: float = 40.0, order: int = 4
+) -> np.ndarray:
   """Zero-phase Butterworth band-pass: removes baseline wander and mains/EMG noise.
 
   The 0.5-40 Hz default keeps the P, QRS and T waves (the bandwidth of monitoring ECG)
@@ -43,11 +44,14 @@ def bandpass(ecg: np.ndarray, sampling_rate: float, low_hz: float = 0.5, high_hz
   if not np.isfinite(sampling_rate) or sampling_rate <= 0:
     raise EcgError(f"sampling_rate must be > 0 Hz, got {sampling_rate!r}")
   if not 0 < low_hz < high_hz < sampling_rate / 2:
-    raise EcgError(f"band-pass needs 0 < low_hz < high_hz < Nyquist ({sampling_rate / 2:g} Hz), "
-                   f"got low_hz={low_hz!r}, high_hz={high_hz!r}")
+    raise EcgError(
+      f"band-pass needs 0 < low_hz < high_hz < Nyquist ({sampling_rate / 2:g} Hz), "
+      f"got low_hz={low_hz!r}, high_hz={high_hz!r}"
+    )
   _check_finite(ecg, sampling_rate)
-  sos = scipy.signal.butter(order, (low_hz, high_hz), btype="bandpass", fs=sampling_rate,
-                            output="sos")
+  sos = scipy.signal.butter(
+    order, (low_hz, high_hz), btype="bandpass", fs=sampling_rate, output="sos"
+  )
   padding = min(ecg.size - 1, int(3 * sampling_rate / low_hz))
   return scipy.signal.sosfiltfilt(sos, ecg, padlen=padding).astype(np.float32)
 
@@ -86,5 +90,7 @@ def resample(ecg: np.ndarray, from_rate: float, to_rate: float) -> np.ndarray:
 def _check_finite(ecg, sampling_rate):
   if not np.all(np.isfinite(ecg)):
     first = int(np.flatnonzero(~np.isfinite(ecg))[0])
-    raise EcgError(f"ECG has NaN or infinite samples (first at {first / sampling_rate:.3f} s); "
-                   "find them with signal_problems() and cut or fill them first")
+    raise EcgError(
+      f"ECG has NaN or infinite samples (first at {first / sampling_rate:.3f} s); "
+      "find them with signal_problems() and cut or fill them first"
+    )

@@ -56,8 +56,7 @@ import scipy.interpolate
 import scipy.ndimage
 
 from cmcl_jax.ecg.errors import EcgError
-from cmcl_jax.ecg.quality import (SignalProblem, as_ecg_array, check_sampling_rate,
-                                  signal_problems)
+from cmcl_jax.ecg.quality import SignalProblem, as_ecg_array, check_sampling_rate, signal_problems
 
 # Physiological RR bounds (s): 200 bpm and 30 bpm.
 MIN_RR_S = 0.3
@@ -115,8 +114,14 @@ class HeartRate:
   smoothing_s: float
 
 
-def heart_rate(ecg: np.ndarray, sampling_rate: float, times_s: np.ndarray, *,
-               powerline_hz: float = 50.0, smoothing_s: float = 0.5) -> HeartRate:
+def heart_rate(
+  ecg: np.ndarray,
+  sampling_rate: float,
+  times_s: np.ndarray,
+  *,
+  powerline_hz: float = 50.0,
+  smoothing_s: float = 0.5,
+) -> HeartRate:
   """Heart rate and heart-rate slope of a raw ECG at the given times.
 
   See the module docstring for the exact HR and HRS definitions and the beat-rejection
@@ -160,10 +165,11 @@ def heart_rate(ecg: np.ndarray, sampling_rate: float, times_s: np.ndarray, *,
   n_accepted = int(rr_accepted.sum())
   if n_accepted < MIN_ACCEPTED_INTERVALS:
     raise EcgError(
-        f"too few beats for a heart rate: {r_peaks_s.size} R-peaks and {n_accepted} "
-        f"accepted RR intervals (need {MIN_ACCEPTED_INTERVALS}) in "
-        f"{ecg.size / sampling_rate:.3f} s of ECG (stretches shorter than {MIN_SEGMENT_S:g} s "
-        f"between problems are not analysed); signal problems: {_describe(problems)}")
+      f"too few beats for a heart rate: {r_peaks_s.size} R-peaks and {n_accepted} "
+      f"accepted RR intervals (need {MIN_ACCEPTED_INTERVALS}) in "
+      f"{ecg.size / sampling_rate:.3f} s of ECG (stretches shorter than {MIN_SEGMENT_S:g} s "
+      f"between problems are not analysed); signal problems: {_describe(problems)}"
+    )
 
   midpoints_s = 0.5 * (r_peaks_s[:-1] + r_peaks_s[1:])[rr_accepted]
   beat_hr_bpm = 60.0 / np.diff(r_peaks_s)[rr_accepted]
@@ -171,10 +177,16 @@ def heart_rate(ecg: np.ndarray, sampling_rate: float, times_s: np.ndarray, *,
   hr_bpm = curve(np.clip(times_s, midpoints_s[0], midpoints_s[-1]))
   hrs = _slope(curve, midpoints_s, times_s, smoothing_s)
   quality = _quality(times_s, midpoints_s, np.flatnonzero(rr_accepted), problems)
-  return HeartRate(times_s=times_s, hr_bpm=hr_bpm.astype(np.float32),
-                   hrs_bpm_per_s=hrs.astype(np.float32), quality=quality,
-                   r_peaks_s=r_peaks_s, rr_accepted=rr_accepted, problems=problems,
-                   smoothing_s=float(smoothing_s))
+  return HeartRate(
+    times_s=times_s,
+    hr_bpm=hr_bpm.astype(np.float32),
+    hrs_bpm_per_s=hrs.astype(np.float32),
+    quality=quality,
+    r_peaks_s=r_peaks_s,
+    rr_accepted=rr_accepted,
+    problems=problems,
+    smoothing_s=float(smoothing_s),
+  )
 
 
 def hrs_at(hr: HeartRate, t_s: float | np.ndarray) -> float | np.ndarray:
@@ -191,8 +203,10 @@ def hrs_at(hr: HeartRate, t_s: float | np.ndarray) -> float | np.ndarray:
   outside = ~((t >= hr.times_s[0]) & (t <= hr.times_s[-1]))
   if np.any(outside):
     bad = float(np.ravel(t)[np.flatnonzero(np.ravel(outside))[0]])
-    raise EcgError(f"t_s={bad:.3f} s is outside the heart-rate times "
-                   f"[{hr.times_s[0]:.3f}, {hr.times_s[-1]:.3f}] s")
+    raise EcgError(
+      f"t_s={bad:.3f} s is outside the heart-rate times "
+      f"[{hr.times_s[0]:.3f}, {hr.times_s[-1]:.3f}] s"
+    )
   values = np.interp(t, hr.times_s, hr.hrs_bpm_per_s.astype(np.float64))
   return float(values) if values.ndim == 0 else values
 
@@ -204,8 +218,10 @@ def mean_hrs(hr: HeartRate) -> float:
     EcgError: no sample has good quality.
   """
   if not hr.quality.any():
-    raise EcgError(f"no good-quality heart-rate sample in [{hr.times_s[0]:.3f}, "
-                   f"{hr.times_s[-1]:.3f}] s; signal problems: {_describe(hr.problems)}")
+    raise EcgError(
+      f"no good-quality heart-rate sample in [{hr.times_s[0]:.3f}, "
+      f"{hr.times_s[-1]:.3f}] s; signal problems: {_describe(hr.problems)}"
+    )
   return float(np.mean(hr.hrs_bpm_per_s[hr.quality], dtype=np.float64))
 
 
@@ -223,8 +239,10 @@ def _as_times(times_s):
     raise EcgError("times_s contains NaN or infinite values")
   if np.any(np.diff(times_s) <= 0):
     k = int(np.flatnonzero(np.diff(times_s) <= 0)[0])
-    raise EcgError(f"times_s must be strictly increasing; times_s[{k + 1}]="
-                   f"{times_s[k + 1]:.6f} s follows {times_s[k]:.6f} s")
+    raise EcgError(
+      f"times_s must be strictly increasing; times_s[{k + 1}]="
+      f"{times_s[k + 1]:.6f} s follows {times_s[k]:.6f} s"
+    )
   return times_s
 
 
@@ -234,8 +252,11 @@ def _r_peaks(ecg, sampling_rate, problems, powerline_hz):
   splitting = np.zeros(ecg.size, dtype=bool)
   for problem in problems:
     if problem.kind == "flat" or (
-        problem.kind == "nan" and problem.end_s - problem.start_s > MAX_FILLED_GAP_S):
-      splitting[round(problem.start_s * sampling_rate):round(problem.end_s * sampling_rate)] = True
+      problem.kind == "nan" and problem.end_s - problem.start_s > MAX_FILLED_GAP_S
+    ):
+      splitting[round(problem.start_s * sampling_rate) : round(problem.end_s * sampling_rate)] = (
+        True
+      )
   edges = np.diff((~splitting).astype(np.int8), prepend=0, append=0)
   starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
   peaks, segments, qrs_like = [], [], []
@@ -244,8 +265,9 @@ def _r_peaks(ecg, sampling_rate, problems, powerline_hz):
       continue
     segment = _fill_short_gaps(ecg[start:end])
     cleaned = nk.ecg_clean(segment, sampling_rate=sampling_rate, powerline=powerline_hz)
-    found = np.asarray(nk.ecg_findpeaks(cleaned, sampling_rate=sampling_rate)["ECG_R_Peaks"],
-                       dtype=np.int64)
+    found = np.asarray(
+      nk.ecg_findpeaks(cleaned, sampling_rate=sampling_rate)["ECG_R_Peaks"], dtype=np.int64
+    )
     peaks.append((start + found) / sampling_rate)
     segments.append(np.full(found.size, index))
     qrs_like.append(_matches_median_beat(cleaned, found, sampling_rate))
@@ -270,8 +292,9 @@ def _matches_median_beat(cleaned, peaks, sampling_rate):
   gain = projection / template_energy
   with np.errstate(invalid="ignore", divide="ignore"):  # an all-constant snippet: rejected
     correlation = projection / np.sqrt(template_energy * np.sum(snippets**2, axis=1))
-  return ((correlation >= MIN_QRS_CORRELATION)
-          & (gain >= QRS_GAIN_RANGE[0]) & (gain <= QRS_GAIN_RANGE[1]))
+  return (
+    (correlation >= MIN_QRS_CORRELATION) & (gain >= QRS_GAIN_RANGE[0]) & (gain <= QRS_GAIN_RANGE[1])
+  )
 
 
 def _fill_short_gaps(segment):
@@ -290,8 +313,7 @@ def _accepted_intervals(r_peaks_s, segment_of_peak, qrs_like, problems):
   near_problem = _near_problem(r_peaks_s, problems)
   rr_s = np.diff(r_peaks_s)
   usable = (segment_of_peak[1:] == segment_of_peak[:-1]) & ~near_problem[1:] & ~near_problem[:-1]
-  plausible = (usable & qrs_like[1:] & qrs_like[:-1]
-               & (rr_s >= MIN_RR_S) & (rr_s <= MAX_RR_S))
+  plausible = usable & qrs_like[1:] & qrs_like[:-1] & (rr_s >= MIN_RR_S) & (rr_s <= MAX_RR_S)
   with warnings.catch_warnings():  # a window without plausible RR gives NaN: rejected below
     warnings.simplefilter("ignore", RuntimeWarning)
     running_median = np.nanmedian(_neighbours(np.where(plausible, rr_s, np.nan)), axis=1)
@@ -315,8 +337,10 @@ def _slope(curve, midpoints_s, times_s, smoothing_s):
   stop = max(midpoints_s[-1], times_s[-1]) + 4 * smoothing_s
   grid_s = start + np.arange(int(np.ceil((stop - start) * HRS_GRID_HZ)) + 1) / HRS_GRID_HZ
   hr_grid = curve(np.clip(grid_s, midpoints_s[0], midpoints_s[-1]))
-  slope = scipy.ndimage.gaussian_filter1d(hr_grid, smoothing_s * HRS_GRID_HZ, order=1,
-                                          mode="nearest") * HRS_GRID_HZ
+  slope = (
+    scipy.ndimage.gaussian_filter1d(hr_grid, smoothing_s * HRS_GRID_HZ, order=1, mode="nearest")
+    * HRS_GRID_HZ
+  )
   return np.interp(times_s, grid_s, np.abs(slope))
 
 
@@ -324,8 +348,12 @@ def _quality(times_s, midpoints_s, accepted_index, problems):
   """(T,) bool quality flag, see :class:`HeartRate`."""
   left = np.clip(np.searchsorted(midpoints_s, times_s, side="right") - 1, 0, midpoints_s.size - 2)
   adjacent = np.diff(accepted_index) == 1
-  return ((times_s >= midpoints_s[0]) & (times_s <= midpoints_s[-1]) & adjacent[left]
-          & ~_near_problem(times_s, problems))
+  return (
+    (times_s >= midpoints_s[0])
+    & (times_s <= midpoints_s[-1])
+    & adjacent[left]
+    & ~_near_problem(times_s, problems)
+  )
 
 
 def _near_problem(t_s, problems):

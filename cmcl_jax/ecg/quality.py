@@ -51,8 +51,9 @@ def check_sampling_rate(sampling_rate: float) -> float:
   """``sampling_rate`` as a float, or :class:`EcgError` if R-peaks cannot be found at it."""
   if not np.isfinite(sampling_rate) or sampling_rate < MIN_SAMPLING_RATE_HZ:
     raise EcgError(
-        f"sampling_rate={sampling_rate!r} Hz is below the {MIN_SAMPLING_RATE_HZ:g} Hz that "
-        "R-peak detection needs to resolve the QRS complex (upsampling cannot restore it)")
+      f"sampling_rate={sampling_rate!r} Hz is below the {MIN_SAMPLING_RATE_HZ:g} Hz that "
+      "R-peak detection needs to resolve the QRS complex (upsampling cannot restore it)"
+    )
   return float(sampling_rate)
 
 
@@ -93,9 +94,15 @@ def signal_problems(ecg: np.ndarray, sampling_rate: float) -> tuple[SignalProble
   if finite.any():
     problems += [("flat", run) for run in _runs(_flat_mask(ecg, finite, sampling_rate))]
     problems += [("saturated", run) for run in _runs(_saturated_mask(ecg, finite, sampling_rate))]
-  return tuple(sorted(
-      (SignalProblem(kind, start / sampling_rate, end / sampling_rate)
-       for kind, (start, end) in problems), key=lambda p: (p.start_s, p.kind)))
+  return tuple(
+    sorted(
+      (
+        SignalProblem(kind, start / sampling_rate, end / sampling_rate)
+        for kind, (start, end) in problems
+      ),
+      key=lambda p: (p.start_s, p.kind),
+    )
+  )
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -112,9 +119,10 @@ def _flat_mask(ecg, finite, sampling_rate):
     return np.zeros(ecg.size, dtype=bool)
   # NaNs are handled by their own problem kind; give them a neutral value here.
   filled = np.where(finite, ecg, np.median(ecg[finite]))
-  peak_to_peak = (scipy.ndimage.maximum_filter1d(filled, window)
-                  - scipy.ndimage.minimum_filter1d(filled, window))
-  per_second = peak_to_peak[window // 2::window]
+  peak_to_peak = scipy.ndimage.maximum_filter1d(filled, window) - scipy.ndimage.minimum_filter1d(
+    filled, window
+  )
+  per_second = peak_to_peak[window // 2 :: window]
   tolerance = FLAT_RELATIVE_AMPLITUDE * np.percentile(per_second, 90)
   # Windows touching a NaN are judged on the NaN problem alone.
   touches_nan = scipy.ndimage.maximum_filter1d(~finite, window)

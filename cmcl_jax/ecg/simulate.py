@@ -80,18 +80,23 @@ class EcgNoise:
 
   def scaled(self, factor: float) -> EcgNoise:
     """The same noise with every amplitude (``*_mv``) multiplied by ``factor``."""
-    return dataclasses.replace(self, **{
+    return dataclasses.replace(
+      self,
+      **{
         field.name: getattr(self, field.name) * factor
-        for field in dataclasses.fields(self) if field.name.endswith("_mv")})
+        for field in dataclasses.fields(self)
+        if field.name.endswith("_mv")
+      },
+    )
 
 
 def simulate_ecg(
-    beat_times_s: np.ndarray,
-    duration_s: float,
-    sampling_rate: float = 1000.0,
-    *,
-    noise: EcgNoise = EcgNoise(),
-    rng: np.random.Generator,
+  beat_times_s: np.ndarray,
+  duration_s: float,
+  sampling_rate: float = 1000.0,
+  *,
+  noise: EcgNoise = EcgNoise(),
+  rng: np.random.Generator,
 ) -> np.ndarray:
   """Synthetic single-lead ECG with R-peaks at the given beat times.
 
@@ -129,8 +134,9 @@ def simulate_ecg(
   if np.any(np.diff(beat_times_s) <= 0):
     first = int(np.flatnonzero(np.diff(beat_times_s) <= 0)[0])
     raise ValueError(
-        "beat_times_s must be strictly increasing; beat "
-        f"{first + 1} at {beat_times_s[first + 1]:.4f} s follows {beat_times_s[first]:.4f} s")
+      "beat_times_s must be strictly increasing; beat "
+      f"{first + 1} at {beat_times_s[first + 1]:.4f} s follows {beat_times_s[first]:.4f} s"
+    )
   if not (np.isfinite(duration_s) and duration_s > 0):
     raise ValueError(f"duration_s must be > 0, got {duration_s!r}")
   if not (np.isfinite(sampling_rate) and sampling_rate > 0):
@@ -169,15 +175,18 @@ def _pqrst_beats(beat_times_s, n_samples, sampling_rate, respiration_phase, rng)
 
   # Evaluate each beat on its own span of samples and scatter-add; done in chunks of
   # beats to bound memory for hour-long recordings.
-  span = np.arange(int(np.floor(_BEAT_SPAN_S[0] * sampling_rate)),
-                   int(np.ceil(_BEAT_SPAN_S[1] * sampling_rate)) + 1)
+  span = np.arange(
+    int(np.floor(_BEAT_SPAN_S[0] * sampling_rate)),
+    int(np.ceil(_BEAT_SPAN_S[1] * sampling_rate)) + 1,
+  )
   chunk = max(1, 2_000_000 // (span.size * len(_WAVES)))
   for lo in range(0, n_beats, chunk):
     hi = min(lo + chunk, n_beats)
     index = np.rint(beat_times_s[lo:hi] * sampling_rate).astype(np.int64)[:, None] + span
     t_s = index / sampling_rate
     waves = amplitudes_mv[lo:hi, None, :] * np.exp(
-        -0.5 * ((t_s[:, :, None] - centres_s[lo:hi, None, :]) / widths_s[lo:hi, None, :]) ** 2)
+      -0.5 * ((t_s[:, :, None] - centres_s[lo:hi, None, :]) / widths_s[lo:hi, None, :]) ** 2
+    )
     inside = (index >= 0) & (index < n_samples)
     ecg += np.bincount(index[inside], weights=waves.sum(axis=2)[inside], minlength=n_samples)
   return ecg
@@ -187,12 +196,15 @@ def _noise(n_samples, sampling_rate, noise, respiration_phase, rng):
   """Baseline wander + mains hum + EMG bursts + white noise, as (N,) float64 mV."""
   t = np.arange(n_samples) / sampling_rate
   out = noise.baseline_wander_mv * (
-      np.sin(respiration_phase)
-      + 0.5 * np.sin(2 * np.pi * 0.05 * t + rng.uniform(0, 2 * np.pi)))
+    np.sin(respiration_phase) + 0.5 * np.sin(2 * np.pi * 0.05 * t + rng.uniform(0, 2 * np.pi))
+  )
   if noise.mains_mv > 0 and noise.mains_hz < sampling_rate / 2:
     modulation = 1 + 0.2 * np.sin(2 * np.pi * 0.1 * t + rng.uniform(0, 2 * np.pi))
-    out += noise.mains_mv * modulation * np.sin(2 * np.pi * noise.mains_hz * t
-                                                + rng.uniform(0, 2 * np.pi))
+    out += (
+      noise.mains_mv
+      * modulation
+      * np.sin(2 * np.pi * noise.mains_hz * t + rng.uniform(0, 2 * np.pi))
+    )
   if noise.emg_mv > 0:
     out += noise.emg_mv * _emg(n_samples, sampling_rate, rng)
   if noise.white_mv > 0:

@@ -15,10 +15,10 @@ def _masked_logit(dtype) -> float:
 
 
 def reference_attention(
-    query: jax.Array,
-    key: jax.Array,
-    value: jax.Array,
-    mask: jax.Array | None = None,
+  query: jax.Array,
+  key: jax.Array,
+  value: jax.Array,
+  mask: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array]:
   """Scaled dot-product attention written out as einsum → mask → softmax → einsum.
 
@@ -33,9 +33,7 @@ def reference_attention(
     dtype, as in the fused path.
   """
   scale = 1.0 / np.sqrt(query.shape[-1])
-  logits = jnp.einsum(
-      "bqhd,bkhd->bhqk", query, key, preferred_element_type=jnp.float32
-  ) * scale
+  logits = jnp.einsum("bqhd,bkhd->bhqk", query, key, preferred_element_type=jnp.float32) * scale
   if mask is not None:
     logits = jnp.where(mask, logits, _masked_logit(jnp.float32))
   weights = jax.nn.softmax(logits, axis=-1)
@@ -62,22 +60,21 @@ class CrossAttentionBlock(nnx.Module):
   """
 
   def __init__(
-      self,
-      dim: int,
-      num_heads: int,
-      *,
-      rngs: nnx.Rngs,
-      dropout: float = 0.0,
-      implementation: str = "fused",
-      dtype=None,
-      param_dtype=jnp.float32,
+    self,
+    dim: int,
+    num_heads: int,
+    *,
+    rngs: nnx.Rngs,
+    dropout: float = 0.0,
+    implementation: str = "fused",
+    dtype=None,
+    param_dtype=jnp.float32,
   ):
     if dim % num_heads:
       raise ValueError(f"num_heads={num_heads} does not divide dim={dim}")
     if implementation not in ATTENTION_IMPLEMENTATIONS:
       raise ValueError(
-          f"implementation must be one of {ATTENTION_IMPLEMENTATIONS}, got "
-          f"{implementation!r}"
+        f"implementation must be one of {ATTENTION_IMPLEMENTATIONS}, got {implementation!r}"
       )
     self.dim = dim
     self.num_heads = num_heads
@@ -90,12 +87,12 @@ class CrossAttentionBlock(nnx.Module):
     self.dropout = nnx.Dropout(dropout, deterministic=True, rngs=rngs)
 
   def __call__(
-      self,
-      x_q: jax.Array,
-      x_kv: jax.Array,
-      mask: jax.Array | None = None,
-      deterministic: bool | None = None,
-      return_weights: bool = False,
+    self,
+    x_q: jax.Array,
+    x_kv: jax.Array,
+    mask: jax.Array | None = None,
+    deterministic: bool | None = None,
+    return_weights: bool = False,
   ):
     """Attends from `x_q` over `x_kv`.
 
@@ -113,8 +110,8 @@ class CrossAttentionBlock(nnx.Module):
     """
     if x_q.ndim != 3 or x_kv.ndim != 3 or x_q.shape[0] != x_kv.shape[0]:
       raise ValueError(
-          f"CrossAttentionBlock expects x_q (B, Nq, {self.dim}) and x_kv "
-          f"(B, Nk, {self.dim}), got {tuple(x_q.shape)} and {tuple(x_kv.shape)}"
+        f"CrossAttentionBlock expects x_q (B, Nq, {self.dim}) and x_kv "
+        f"(B, Nk, {self.dim}), got {tuple(x_q.shape)} and {tuple(x_kv.shape)}"
       )
     (b, nq, _), nk = x_q.shape, x_kv.shape[1]
     heads, head_dim = self.num_heads, self.dim // self.num_heads
@@ -125,8 +122,7 @@ class CrossAttentionBlock(nnx.Module):
     if mask is not None:
       if mask.shape != (b, nk) or mask.dtype != jnp.bool_:
         raise ValueError(
-            f"mask must be ({b}, {nk}) bool (True = attend), got "
-            f"{tuple(mask.shape)} {mask.dtype}"
+          f"mask must be ({b}, {nk}) bool (True = attend), got {tuple(mask.shape)} {mask.dtype}"
         )
       mask = mask[:, None, None, :]
 

@@ -38,25 +38,32 @@ class CMCLNet(nnx.Module):
   """
 
   def __init__(
-      self,
-      encoder: CrossModalEncoder,
-      *,
-      projection_dim: int = 64,
-      projection_hidden_dim: int = 128,
-      classifier_hidden_dim: int = 64,
-      num_classes: int = 2,
-      classifier_dropout: float = 0.0,
-      rngs: nnx.Rngs,
+    self,
+    encoder: CrossModalEncoder,
+    *,
+    projection_dim: int = 64,
+    projection_hidden_dim: int = 128,
+    classifier_hidden_dim: int = 64,
+    num_classes: int = 2,
+    classifier_dropout: float = 0.0,
+    rngs: nnx.Rngs,
   ):
     dtypes = dict(dtype=encoder.dtype, param_dtype=encoder.param_dtype)
     self.encoder = encoder
     self.projection_head = ProjectionHead(
-        encoder.embedding_dim, projection_hidden_dim, projection_dim,
-        rngs=rngs, **dtypes,
+      encoder.embedding_dim,
+      projection_hidden_dim,
+      projection_dim,
+      rngs=rngs,
+      **dtypes,
     )
     self.classifier = Classifier(
-        encoder.embedding_dim, classifier_hidden_dim, num_classes,
-        dropout=classifier_dropout, rngs=rngs, **dtypes,
+      encoder.embedding_dim,
+      classifier_hidden_dim,
+      num_classes,
+      dropout=classifier_dropout,
+      rngs=rngs,
+      **dtypes,
     )
 
   @classmethod
@@ -68,36 +75,37 @@ class CMCLNet(nnx.Module):
     dtype names such as "float32" or "bfloat16".
     """
     encoder = CrossModalEncoder(
-        **dict(config["encoder"]),
-        dtype=jnp.dtype(config["dtype"]),
-        param_dtype=jnp.dtype(config["param_dtype"]),
-        rngs=rngs,
+      **dict(config["encoder"]),
+      dtype=jnp.dtype(config["dtype"]),
+      param_dtype=jnp.dtype(config["param_dtype"]),
+      rngs=rngs,
     )
     return cls(encoder, **dict(config["heads"]), rngs=rngs)
 
-  def encode(self, batch: Mapping[str, jax.Array], *,
-             deterministic: bool | None = None) -> jax.Array:
+  def encode(
+    self, batch: Mapping[str, jax.Array], *, deterministic: bool | None = None
+  ) -> jax.Array:
     """Fused window embedding (B, encoder.embedding_dim) float32."""
     modalities = {"both": ("video", "ecg"), "video": ("video",), "ecg": ("ecg",)}
     needed = [k for m in modalities[self.encoder.modality] for k in BATCH_KEYS[m]]
     missing = [k for k in needed if k not in batch]
     if missing:
       raise KeyError(
-          f"batch lacks {missing} needed by modality={self.encoder.modality!r}; it "
-          f"has {sorted(batch)}"
+        f"batch lacks {missing} needed by modality={self.encoder.modality!r}; it "
+        f"has {sorted(batch)}"
       )
-    return self.encoder(
-        **{k: jnp.asarray(batch[k]) for k in needed}, deterministic=deterministic
-    )
+    return self.encoder(**{k: jnp.asarray(batch[k]) for k in needed}, deterministic=deterministic)
 
-  def embed(self, batch: Mapping[str, jax.Array], *,
-            deterministic: bool | None = None) -> jax.Array:
+  def embed(
+    self, batch: Mapping[str, jax.Array], *, deterministic: bool | None = None
+  ) -> jax.Array:
     """L2-normalised projection (B, projection_dim) float32 for the triplet loss."""
     return self.projection_head(self.encode(batch, deterministic=deterministic))
 
-  def classify(self, batch: Mapping[str, jax.Array], *,
-               deterministic: bool | None = None) -> jax.Array:
+  def classify(
+    self, batch: Mapping[str, jax.Array], *, deterministic: bool | None = None
+  ) -> jax.Array:
     """ME / non-ME logits (B, num_classes) float32."""
     return self.classifier(
-        self.encode(batch, deterministic=deterministic), deterministic=deterministic
+      self.encode(batch, deterministic=deterministic), deterministic=deterministic
     )

@@ -52,6 +52,6 @@ def example_batch(encoder: CrossModalEncoder, batch_size: int, seed: int = 0) ->
     shape = (batch_size, backbone.length, backbone.in_channels)
     batch["ecg"] = rng.standard_normal(shape, dtype=np.float32)
     batch["ecg_features"] = rng.standard_normal(
-        (batch_size, backbone.num_features), dtype=np.float32
+      (batch_size, backbone.num_features), dtype=np.float32
     )
   return batch

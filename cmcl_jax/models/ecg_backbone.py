@@ -22,19 +22,37 @@ class TemporalBlock(nnx.Module):
   window is classified as a whole, so future samples may be used).
   """
 
-  def __init__(self, channels: int, kernel_size: int, dilation: int, *,
-               rngs: nnx.Rngs, dtype=None, param_dtype=jnp.float32):
+  def __init__(
+    self,
+    channels: int,
+    kernel_size: int,
+    dilation: int,
+    *,
+    rngs: nnx.Rngs,
+    dtype=None,
+    param_dtype=jnp.float32,
+  ):
     def conv():
       return nnx.Conv(
-          channels, channels, (kernel_size,), kernel_dilation=dilation,
-          padding="SAME", use_bias=False, kernel_init=conv_kernel_init(),
-          dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+        channels,
+        channels,
+        (kernel_size,),
+        kernel_dilation=dilation,
+        padding="SAME",
+        use_bias=False,
+        kernel_init=conv_kernel_init(),
+        dtype=dtype,
+        param_dtype=param_dtype,
+        rngs=rngs,
       )
 
     def norm():
       return nnx.GroupNorm(
-          channels, num_groups=group_count(channels),
-          dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+        channels,
+        num_groups=group_count(channels),
+        dtype=dtype,
+        param_dtype=param_dtype,
+        rngs=rngs,
       )
 
     self.conv1, self.norm1 = conv(), norm()
@@ -63,46 +81,52 @@ class ECGBackbone(nnx.Module):
   """
 
   def __init__(
-      self,
-      length: int,
-      num_features: int,
-      channels: int = 32,
-      dilations: Sequence[int] = (1, 2, 4, 8),
-      *,
-      kernel_size: int = 3,
-      stem_kernel_size: int = 7,
-      in_channels: int = 1,
-      rngs: nnx.Rngs,
-      dtype=None,
-      param_dtype=jnp.float32,
+    self,
+    length: int,
+    num_features: int,
+    channels: int = 32,
+    dilations: Sequence[int] = (1, 2, 4, 8),
+    *,
+    kernel_size: int = 3,
+    stem_kernel_size: int = 7,
+    in_channels: int = 1,
+    rngs: nnx.Rngs,
+    dtype=None,
+    param_dtype=jnp.float32,
   ):
     self.length = length
     self.num_features = num_features
     self.in_channels = in_channels
     self.stem = nnx.Conv(
-        in_channels, channels, (stem_kernel_size,), padding="SAME",
-        kernel_init=conv_kernel_init(), dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+      in_channels,
+      channels,
+      (stem_kernel_size,),
+      padding="SAME",
+      kernel_init=conv_kernel_init(),
+      dtype=dtype,
+      param_dtype=param_dtype,
+      rngs=rngs,
     )
-    self.blocks = nnx.List([
-        TemporalBlock(channels, kernel_size, d,
-                      dtype=dtype, param_dtype=param_dtype, rngs=rngs)
+    self.blocks = nnx.List(
+      [
+        TemporalBlock(channels, kernel_size, d, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
         for d in dilations
-    ])
+      ]
+    )
     self.feature_projection = nnx.Linear(
-        num_features, channels, dtype=dtype, param_dtype=param_dtype, rngs=rngs
+      num_features, channels, dtype=dtype, param_dtype=param_dtype, rngs=rngs
     )
     self.output_shape = (length, channels)
 
   def __call__(self, ecg: jax.Array, features: jax.Array) -> jax.Array:
     if ecg.ndim != 3 or tuple(ecg.shape[1:]) != (self.length, self.in_channels):
       raise ValueError(
-          f"ecg must be (B, {self.length}, {self.in_channels}), got "
-          f"{tuple(ecg.shape)}"
+        f"ecg must be (B, {self.length}, {self.in_channels}), got {tuple(ecg.shape)}"
       )
     if features.shape != (ecg.shape[0], self.num_features):
       raise ValueError(
-          f"ecg_features must be ({ecg.shape[0]}, {self.num_features}) to match the "
-          f"ecg batch, got {tuple(features.shape)}"
+        f"ecg_features must be ({ecg.shape[0]}, {self.num_features}) to match the "
+        f"ecg batch, got {tuple(features.shape)}"
       )
     x = self.stem(ecg)
     for block in self.blocks:

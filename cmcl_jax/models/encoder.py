@@ -51,33 +51,33 @@ class CrossModalEncoder(nnx.Module):
   """
 
   def __init__(
-      self,
-      *,
-      modality: str = "both",
-      query_from: str = "own",
-      fusion: str = "concat",
-      flow_shape: Sequence[int] = (8, 32, 32),
-      video_channels: Sequence[int] = (16, 32, 64),
-      video_strides: Sequence[Sequence[int]] = ((1, 2, 2), (2, 2, 2), (1, 1, 1)),
-      video_kernel_size: Sequence[int] = (3, 3, 3),
-      channel_reduction: int = 4,
-      video_tubelet: Sequence[int] = (1, 2, 2),
-      ecg_length: int = 500,
-      ecg_num_features: int = 7,
-      ecg_channels: int = 32,
-      ecg_dilations: Sequence[int] = (1, 2, 4, 8),
-      ecg_kernel_size: int = 3,
-      ecg_patch: int = 5,
-      dim: int = 64,
-      depth: int = 2,
-      num_heads: int = 4,
-      mlp_ratio: float = 2.0,
-      dropout: float = 0.0,
-      attention_implementation: str = "fused",
-      pos_embedding: str = "learned",
-      dtype=None,
-      param_dtype=jnp.float32,
-      rngs: nnx.Rngs,
+    self,
+    *,
+    modality: str = "both",
+    query_from: str = "own",
+    fusion: str = "concat",
+    flow_shape: Sequence[int] = (8, 32, 32),
+    video_channels: Sequence[int] = (16, 32, 64),
+    video_strides: Sequence[Sequence[int]] = ((1, 2, 2), (2, 2, 2), (1, 1, 1)),
+    video_kernel_size: Sequence[int] = (3, 3, 3),
+    channel_reduction: int = 4,
+    video_tubelet: Sequence[int] = (1, 2, 2),
+    ecg_length: int = 500,
+    ecg_num_features: int = 7,
+    ecg_channels: int = 32,
+    ecg_dilations: Sequence[int] = (1, 2, 4, 8),
+    ecg_kernel_size: int = 3,
+    ecg_patch: int = 5,
+    dim: int = 64,
+    depth: int = 2,
+    num_heads: int = 4,
+    mlp_ratio: float = 2.0,
+    dropout: float = 0.0,
+    attention_implementation: str = "fused",
+    pos_embedding: str = "learned",
+    dtype=None,
+    param_dtype=jnp.float32,
+    rngs: nnx.Rngs,
   ):
     if modality not in MODALITIES:
       raise ValueError(f"modality must be one of {MODALITIES}, got {modality!r}")
@@ -93,36 +93,53 @@ class CrossModalEncoder(nnx.Module):
     common = dict(dtype=dtype, param_dtype=param_dtype, rngs=rngs)
 
     def stream_layers():
-      return nnx.List([
+      return nnx.List(
+        [
           StreamLayer(
-              dim, num_heads, query_from=query_from, mlp_ratio=mlp_ratio,
-              dropout=dropout, attention_implementation=attention_implementation,
-              **common,
+            dim,
+            num_heads,
+            query_from=query_from,
+            mlp_ratio=mlp_ratio,
+            dropout=dropout,
+            attention_implementation=attention_implementation,
+            **common,
           )
           for _ in range(depth)
-      ])
+        ]
+      )
 
     if self.uses_video:
       self.video_backbone = VideoBackbone(
-          flow_shape, video_channels, video_strides,
-          kernel_size=video_kernel_size, channel_reduction=channel_reduction,
-          **common,
+        flow_shape,
+        video_channels,
+        video_strides,
+        kernel_size=video_kernel_size,
+        channel_reduction=channel_reduction,
+        **common,
       )
       *feature_grid, feature_channels = self.video_backbone.output_shape
       self.video_embed = PatchEmbed3D(
-          feature_grid, feature_channels, dim, video_tubelet,
-          pos_embedding=pos_embedding, **common,
+        feature_grid,
+        feature_channels,
+        dim,
+        video_tubelet,
+        pos_embedding=pos_embedding,
+        **common,
       )
       self.video_layers = stream_layers()
       self.video_norm = nnx.LayerNorm(dim, **common)
     if self.uses_ecg:
       self.ecg_backbone = ECGBackbone(
-          ecg_length, ecg_num_features, ecg_channels, ecg_dilations,
-          kernel_size=ecg_kernel_size, **common,
+        ecg_length,
+        ecg_num_features,
+        ecg_channels,
+        ecg_dilations,
+        kernel_size=ecg_kernel_size,
+        **common,
       )
       length, channels = self.ecg_backbone.output_shape
       self.ecg_embed = PatchEmbed1D(
-          length, channels, dim, ecg_patch, pos_embedding=pos_embedding, **common
+        length, channels, dim, ecg_patch, pos_embedding=pos_embedding, **common
       )
       self.ecg_layers = stream_layers()
       self.ecg_norm = nnx.LayerNorm(dim, **common)
@@ -131,22 +148,22 @@ class CrossModalEncoder(nnx.Module):
       nv, ne = self.video_embed.num_patches, self.ecg_embed.num_patches
       if nv != ne:
         raise ValueError(
-            "query_from='other' needs as many video tokens as ECG tokens, got "
-            f"{nv} video tokens (feature map {tuple(feature_grid)} / tubelet "
-            f"{tuple(video_tubelet)}) and {ne} ECG tokens (length {ecg_length} / "
-            f"patch {ecg_patch}); change video_tubelet or ecg_patch, or use "
-            "query_from='own'"
+          "query_from='other' needs as many video tokens as ECG tokens, got "
+          f"{nv} video tokens (feature map {tuple(feature_grid)} / tubelet "
+          f"{tuple(video_tubelet)}) and {ne} ECG tokens (length {ecg_length} / "
+          f"patch {ecg_patch}); change video_tubelet or ecg_patch, or use "
+          "query_from='own'"
         )
     self.embedding_dim = 2 * dim if modality == "both" and fusion == "concat" else dim
 
   def __call__(
-      self,
-      flow: jax.Array | None = None,
-      ecg: jax.Array | None = None,
-      ecg_features: jax.Array | None = None,
-      *,
-      deterministic: bool | None = None,
-      return_intermediates: bool = False,
+    self,
+    flow: jax.Array | None = None,
+    ecg: jax.Array | None = None,
+    ecg_features: jax.Array | None = None,
+    *,
+    deterministic: bool | None = None,
+    return_intermediates: bool = False,
   ):
     """Encodes one batch of windows.
 
@@ -171,14 +188,12 @@ class CrossModalEncoder(nnx.Module):
     if self.uses_ecg:
       if ecg is None or ecg_features is None:
         raise ValueError(
-            f"modality={self.modality!r} needs `ecg` (B, L, 1) and `ecg_features` "
-            "(B, F)"
+          f"modality={self.modality!r} needs `ecg` (B, L, 1) and `ecg_features` (B, F)"
         )
       ecg_tokens = self.ecg_embed(self.ecg_backbone(ecg, ecg_features))
 
     def run(layer, x, context, weights):
-      out = layer(x, context, deterministic=deterministic,
-                  return_weights=return_intermediates)
+      out = layer(x, context, deterministic=deterministic, return_weights=return_intermediates)
       if not return_intermediates:
         return out
       weights.append(out[1])

@@ -11,14 +11,18 @@ class ProjectionHead(nnx.Module):
   Call: (B, in_dim) → (B, out_dim) float32 with unit L2 norm per row.
   """
 
-  def __init__(self, in_dim: int, hidden_dim: int, out_dim: int, *,
-               rngs: nnx.Rngs, dtype=None, param_dtype=jnp.float32):
-    self.hidden = nnx.Linear(
-        in_dim, hidden_dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs
-    )
-    self.output = nnx.Linear(
-        hidden_dim, out_dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs
-    )
+  def __init__(
+    self,
+    in_dim: int,
+    hidden_dim: int,
+    out_dim: int,
+    *,
+    rngs: nnx.Rngs,
+    dtype=None,
+    param_dtype=jnp.float32,
+  ):
+    self.hidden = nnx.Linear(in_dim, hidden_dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
+    self.output = nnx.Linear(hidden_dim, out_dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
 
   def __call__(self, x: jax.Array) -> jax.Array:
     z = self.output(jax.nn.gelu(self.hidden(x), approximate=False))
@@ -35,15 +39,21 @@ class Classifier(nnx.Module):
   Starts in eval mode (dropout off).
   """
 
-  def __init__(self, in_dim: int, hidden_dim: int, num_classes: int = 2, *,
-               rngs: nnx.Rngs, dropout: float = 0.0, dtype=None,
-               param_dtype=jnp.float32):
-    self.hidden = nnx.Linear(
-        in_dim, hidden_dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs
-    )
+  def __init__(
+    self,
+    in_dim: int,
+    hidden_dim: int,
+    num_classes: int = 2,
+    *,
+    rngs: nnx.Rngs,
+    dropout: float = 0.0,
+    dtype=None,
+    param_dtype=jnp.float32,
+  ):
+    self.hidden = nnx.Linear(in_dim, hidden_dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
     self.dropout = nnx.Dropout(dropout, deterministic=True, rngs=rngs)
     self.output = nnx.Linear(
-        hidden_dim, num_classes, dtype=dtype, param_dtype=param_dtype, rngs=rngs
+      hidden_dim, num_classes, dtype=dtype, param_dtype=param_dtype, rngs=rngs
     )
 
   def __call__(self, x: jax.Array, deterministic: bool | None = None) -> jax.Array:

@@ -17,21 +17,17 @@ class MLP(nnx.Module):
   """
 
   def __init__(
-      self,
-      dim: int,
-      hidden_dim: int,
-      *,
-      rngs: nnx.Rngs,
-      dropout: float = 0.0,
-      dtype=None,
-      param_dtype=jnp.float32,
+    self,
+    dim: int,
+    hidden_dim: int,
+    *,
+    rngs: nnx.Rngs,
+    dropout: float = 0.0,
+    dtype=None,
+    param_dtype=jnp.float32,
   ):
-    self.hidden = nnx.Linear(
-        dim, hidden_dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs
-    )
-    self.output = nnx.Linear(
-        hidden_dim, dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs
-    )
+    self.hidden = nnx.Linear(dim, hidden_dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
+    self.output = nnx.Linear(hidden_dim, dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
     self.dropout = nnx.Dropout(dropout, deterministic=True, rngs=rngs)
 
   def __call__(self, x: jax.Array, deterministic: bool | None = None) -> jax.Array:

@@ -47,11 +47,7 @@ def sinusoidal_embedding_3d(grid: Sequence[int], dim: int) -> np.ndarray:
   spatial = 2 * (dim // 6)
   widths = (dim - 2 * spatial, spatial, spatial)
   coords = np.meshgrid(*[np.arange(n) for n in grid], indexing="ij")
-  parts = [
-      sinusoidal_embedding_1d(c.reshape(-1), w)
-      for c, w in zip(coords, widths)
-      if w > 0
-  ]
+  parts = [sinusoidal_embedding_1d(c.reshape(-1), w) for c, w in zip(coords, widths) if w > 0]
   return np.concatenate(parts, axis=1)
 
 
@@ -61,20 +57,15 @@ class _PositionEmbedding(nnx.Module):
   `grid` is (N,) for a sequence or (T, H, W) for a tubelet grid.
   """
 
-  def __init__(self, kind: str, grid: tuple[int, ...], dim: int, *,
-               param_dtype, rngs: nnx.Rngs):
+  def __init__(self, kind: str, grid: tuple[int, ...], dim: int, *, param_dtype, rngs: nnx.Rngs):
     if kind not in POSITION_EMBEDDINGS:
-      raise ValueError(
-          f"pos_embedding must be one of {POSITION_EMBEDDINGS}, got {kind!r}"
-      )
+      raise ValueError(f"pos_embedding must be one of {POSITION_EMBEDDINGS}, got {kind!r}")
     self.kind = kind
     self.grid = grid
     self.dim = dim
     if kind == "learned":
       init = nnx.initializers.normal(stddev=0.02)
-      self.table = nnx.Param(
-          init(rngs.params(), (int(np.prod(grid)), dim), param_dtype)
-      )
+      self.table = nnx.Param(init(rngs.params(), (int(np.prod(grid)), dim), param_dtype))
     elif kind == "sinusoidal":
       self._sinusoidal_table()  # validates `dim` at construction
 
@@ -107,27 +98,26 @@ class PatchEmbed3D(nnx.Module):
   """
 
   def __init__(
-      self,
-      input_shape: Sequence[int],
-      in_channels: int,
-      dim: int,
-      patch_size: Sequence[int],
-      *,
-      pos_embedding: str = "learned",
-      dtype=None,
-      param_dtype=jnp.float32,
-      rngs: nnx.Rngs,
+    self,
+    input_shape: Sequence[int],
+    in_channels: int,
+    dim: int,
+    patch_size: Sequence[int],
+    *,
+    pos_embedding: str = "learned",
+    dtype=None,
+    param_dtype=jnp.float32,
+    rngs: nnx.Rngs,
   ):
     input_shape, patch_size = tuple(input_shape), tuple(patch_size)
     if len(input_shape) != 3 or len(patch_size) != 3:
       raise ValueError(
-          f"PatchEmbed3D needs (T, H, W) input_shape and patch_size, got "
-          f"{input_shape} and {patch_size}"
+        f"PatchEmbed3D needs (T, H, W) input_shape and patch_size, got "
+        f"{input_shape} and {patch_size}"
       )
     if any(n % p for n, p in zip(input_shape, patch_size)):
       raise ValueError(
-          f"tubelet {patch_size} does not divide the (T, H, W) feature map "
-          f"{input_shape}"
+        f"tubelet {patch_size} does not divide the (T, H, W) feature map {input_shape}"
       )
     self.input_shape = input_shape
     self.in_channels = in_channels
@@ -135,19 +125,21 @@ class PatchEmbed3D(nnx.Module):
     self.grid = tuple(n // p for n, p in zip(input_shape, patch_size))
     self.num_patches = int(np.prod(self.grid))
     self.projection = nnx.Linear(
-        int(np.prod(patch_size)) * in_channels, dim,
-        dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+      int(np.prod(patch_size)) * in_channels,
+      dim,
+      dtype=dtype,
+      param_dtype=param_dtype,
+      rngs=rngs,
     )
     self.position = _PositionEmbedding(
-        pos_embedding, self.grid, dim, param_dtype=param_dtype, rngs=rngs
+      pos_embedding, self.grid, dim, param_dtype=param_dtype, rngs=rngs
     )
 
   def __call__(self, x: jax.Array) -> jax.Array:
     expected = (*self.input_shape, self.in_channels)
     if x.ndim != 5 or tuple(x.shape[1:]) != expected:
       raise ValueError(
-          f"PatchEmbed3D expects (B, {', '.join(map(str, expected))}), got "
-          f"{tuple(x.shape)}"
+        f"PatchEmbed3D expects (B, {', '.join(map(str, expected))}), got {tuple(x.shape)}"
       )
     b = x.shape[0]
     (gt, gh, gw), (pt, ph, pw) = self.grid, self.patch_size
@@ -171,40 +163,43 @@ class PatchEmbed1D(nnx.Module):
   """
 
   def __init__(
-      self,
-      length: int,
-      in_channels: int,
-      dim: int,
-      patch_size: int,
-      *,
-      pos_embedding: str = "learned",
-      dtype=None,
-      param_dtype=jnp.float32,
-      rngs: nnx.Rngs,
+    self,
+    length: int,
+    in_channels: int,
+    dim: int,
+    patch_size: int,
+    *,
+    pos_embedding: str = "learned",
+    dtype=None,
+    param_dtype=jnp.float32,
+    rngs: nnx.Rngs,
   ):
     if length % patch_size:
-      raise ValueError(
-          f"patch size {patch_size} does not divide the sequence length {length}"
-      )
+      raise ValueError(f"patch size {patch_size} does not divide the sequence length {length}")
     self.length = length
     self.in_channels = in_channels
     self.patch_size = patch_size
     self.num_patches = length // patch_size
     self.projection = nnx.Linear(
-        patch_size * in_channels, dim,
-        dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+      patch_size * in_channels,
+      dim,
+      dtype=dtype,
+      param_dtype=param_dtype,
+      rngs=rngs,
     )
     self.position = _PositionEmbedding(
-        pos_embedding, (self.num_patches,), dim,
-        param_dtype=param_dtype, rngs=rngs,
+      pos_embedding,
+      (self.num_patches,),
+      dim,
+      param_dtype=param_dtype,
+      rngs=rngs,
     )
 
   def __call__(self, x: jax.Array) -> jax.Array:
     expected = (self.length, self.in_channels)
     if x.ndim != 3 or tuple(x.shape[1:]) != expected:
       raise ValueError(
-          f"PatchEmbed1D expects (B, {self.length}, {self.in_channels}), got "
-          f"{tuple(x.shape)}"
+        f"PatchEmbed1D expects (B, {self.length}, {self.in_channels}), got {tuple(x.shape)}"
       )
     b = x.shape[0]
     x = x.reshape(b, self.num_patches, self.patch_size * self.in_channels)

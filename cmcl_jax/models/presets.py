@@ -27,65 +27,82 @@ def model_config(name: str = "default") -> ml_collections.ConfigDict:
   if name not in PRESETS:
     raise ValueError(f"unknown model preset {name!r}; choose one of {PRESETS}")
   shared = dict(
-      modality="both",
-      query_from="own",
-      fusion="concat",
-      attention_implementation="fused",
-      pos_embedding="learned",
-      video_kernel_size=(3, 3, 3),
-      channel_reduction=4,
-      ecg_kernel_size=3,
-      ecg_num_features=7,  # len(cmcl_jax.ecg.WINDOW_FEATURE_NAMES)
-      dropout=0.1,
+    modality="both",
+    query_from="own",
+    fusion="concat",
+    attention_implementation="fused",
+    pos_embedding="learned",
+    video_kernel_size=(3, 3, 3),
+    channel_reduction=4,
+    ecg_kernel_size=3,
+    ecg_num_features=7,  # len(cmcl_jax.ecg.WINDOW_FEATURE_NAMES)
+    dropout=0.1,
   )
   if name == "tiny":
     encoder = dict(
-        flow_shape=(4, 16, 16),  # → feature map (2, 4, 4) → 2·2·2 = 8 tokens
-        video_channels=(8, 16),
-        video_strides=((1, 2, 2), (2, 2, 2)),
-        video_tubelet=(1, 2, 2),
-        ecg_length=64,  # / patch 8 → 8 tokens
-        ecg_channels=8,
-        ecg_dilations=(1, 2),
-        ecg_patch=8,
-        dim=16, depth=1, num_heads=2, mlp_ratio=2.0,
+      flow_shape=(4, 16, 16),  # → feature map (2, 4, 4) → 2·2·2 = 8 tokens
+      video_channels=(8, 16),
+      video_strides=((1, 2, 2), (2, 2, 2)),
+      video_tubelet=(1, 2, 2),
+      ecg_length=64,  # / patch 8 → 8 tokens
+      ecg_channels=8,
+      ecg_dilations=(1, 2),
+      ecg_patch=8,
+      dim=16,
+      depth=1,
+      num_heads=2,
+      mlp_ratio=2.0,
     )
-    heads = dict(projection_dim=8, projection_hidden_dim=16,
-                 classifier_hidden_dim=8, classifier_dropout=0.1)
+    heads = dict(
+      projection_dim=8, projection_hidden_dim=16, classifier_hidden_dim=8, classifier_dropout=0.1
+    )
     dtype = "float32"
   elif name == "default":
     encoder = dict(
-        flow_shape=(8, 32, 32),  # → feature map (4, 8, 8) → 4·4·4 = 64 tokens
-        video_channels=(16, 32, 64),
-        video_strides=((1, 2, 2), (2, 2, 2), (1, 1, 1)),
-        video_tubelet=(1, 2, 2),
-        ecg_length=500,  # 2 s at 250 Hz / patch 5 (20 ms) → 100 tokens
-        ecg_channels=32,
-        ecg_dilations=(1, 2, 4, 8),
-        ecg_patch=5,
-        dim=64, depth=2, num_heads=4, mlp_ratio=2.0,
+      flow_shape=(8, 32, 32),  # → feature map (4, 8, 8) → 4·4·4 = 64 tokens
+      video_channels=(16, 32, 64),
+      video_strides=((1, 2, 2), (2, 2, 2), (1, 1, 1)),
+      video_tubelet=(1, 2, 2),
+      ecg_length=500,  # 2 s at 250 Hz / patch 5 (20 ms) → 100 tokens
+      ecg_channels=32,
+      ecg_dilations=(1, 2, 4, 8),
+      ecg_patch=5,
+      dim=64,
+      depth=2,
+      num_heads=4,
+      mlp_ratio=2.0,
     )
-    heads = dict(projection_dim=64, projection_hidden_dim=128,
-                 classifier_hidden_dim=64, classifier_dropout=0.1)
+    heads = dict(
+      projection_dim=64, projection_hidden_dim=128, classifier_hidden_dim=64, classifier_dropout=0.1
+    )
     dtype = "float32"
   else:
     encoder = dict(
-        flow_shape=(16, 80, 80),  # → feature map (8, 10, 10) → 4·5·5 = 100 tokens
-        video_channels=(32, 64, 128, 256),
-        video_strides=((1, 2, 2), (2, 2, 2), (1, 2, 2), (1, 1, 1)),
-        video_tubelet=(2, 2, 2),
-        ecg_length=1000,  # 2 s at 500 Hz / patch 10 (20 ms) → 100 tokens
-        ecg_channels=64,
-        ecg_dilations=(1, 2, 4, 8, 16, 32),
-        ecg_patch=10,
-        dim=256, depth=4, num_heads=8, mlp_ratio=4.0,
+      flow_shape=(16, 80, 80),  # → feature map (8, 10, 10) → 4·5·5 = 100 tokens
+      video_channels=(32, 64, 128, 256),
+      video_strides=((1, 2, 2), (2, 2, 2), (1, 2, 2), (1, 1, 1)),
+      video_tubelet=(2, 2, 2),
+      ecg_length=1000,  # 2 s at 500 Hz / patch 10 (20 ms) → 100 tokens
+      ecg_channels=64,
+      ecg_dilations=(1, 2, 4, 8, 16, 32),
+      ecg_patch=10,
+      dim=256,
+      depth=4,
+      num_heads=8,
+      mlp_ratio=4.0,
     )
-    heads = dict(projection_dim=128, projection_hidden_dim=512,
-                 classifier_hidden_dim=256, classifier_dropout=0.1)
+    heads = dict(
+      projection_dim=128,
+      projection_hidden_dim=512,
+      classifier_hidden_dim=256,
+      classifier_dropout=0.1,
+    )
     dtype = "bfloat16"
-  return ml_collections.ConfigDict(dict(
+  return ml_collections.ConfigDict(
+    dict(
       encoder={**shared, **encoder},
       heads=heads,
       dtype=dtype,
       param_dtype="float32",
-  ))
+    )
+  )

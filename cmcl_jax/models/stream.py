@@ -34,46 +34,49 @@ class StreamLayer(nnx.Module):
   """
 
   def __init__(
-      self,
-      dim: int,
-      num_heads: int,
-      *,
-      rngs: nnx.Rngs,
-      query_from: str = "own",
-      mlp_ratio: float = 4.0,
-      dropout: float = 0.0,
-      attention_implementation: str = "fused",
-      dtype=None,
-      param_dtype=jnp.float32,
+    self,
+    dim: int,
+    num_heads: int,
+    *,
+    rngs: nnx.Rngs,
+    query_from: str = "own",
+    mlp_ratio: float = 4.0,
+    dropout: float = 0.0,
+    attention_implementation: str = "fused",
+    dtype=None,
+    param_dtype=jnp.float32,
   ):
     if query_from not in QUERY_SOURCES:
-      raise ValueError(
-          f"query_from must be one of {QUERY_SOURCES}, got {query_from!r}"
-      )
+      raise ValueError(f"query_from must be one of {QUERY_SOURCES}, got {query_from!r}")
     self.query_from = query_from
-    self.norm_attn = nnx.LayerNorm(
-        dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs
-    )
+    self.norm_attn = nnx.LayerNorm(dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
     self.attention = CrossAttentionBlock(
-        dim, num_heads, dropout=dropout, implementation=attention_implementation,
-        dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+      dim,
+      num_heads,
+      dropout=dropout,
+      implementation=attention_implementation,
+      dtype=dtype,
+      param_dtype=param_dtype,
+      rngs=rngs,
     )
-    self.norm_mlp = nnx.LayerNorm(
-        dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs
-    )
+    self.norm_mlp = nnx.LayerNorm(dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
     self.mlp = MLP(
-        dim, int(dim * mlp_ratio), dropout=dropout,
-        dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+      dim,
+      int(dim * mlp_ratio),
+      dropout=dropout,
+      dtype=dtype,
+      param_dtype=param_dtype,
+      rngs=rngs,
     )
 
   def __call__(
-      self,
-      x: jax.Array,
-      context: jax.Array | None = None,
-      *,
-      mask: jax.Array | None = None,
-      deterministic: bool | None = None,
-      return_weights: bool = False,
+    self,
+    x: jax.Array,
+    context: jax.Array | None = None,
+    *,
+    mask: jax.Array | None = None,
+    deterministic: bool | None = None,
+    return_weights: bool = False,
   ):
     """Updates this stream's tokens.
 
@@ -97,14 +100,17 @@ class StreamLayer(nnx.Module):
     else:
       if context.shape[1] != x.shape[1]:
         raise ValueError(
-            f"query_from='other' adds the attention output over the other stream's "
-            f"{context.shape[1]} tokens to this stream's {x.shape[1]} tokens; the "
-            "counts must be equal (change the patch sizes or use query_from='own')"
+          f"query_from='other' adds the attention output over the other stream's "
+          f"{context.shape[1]} tokens to this stream's {x.shape[1]} tokens; the "
+          "counts must be equal (change the patch sizes or use query_from='own')"
         )
       queries, keys = context, h
     out = self.attention(
-        queries, keys, mask=mask, deterministic=deterministic,
-        return_weights=return_weights,
+      queries,
+      keys,
+      mask=mask,
+      deterministic=deterministic,
+      return_weights=return_weights,
     )
     attended, weights = out if return_weights else (out, None)
     x = x + attended

@@ -26,15 +26,12 @@ class ChannelAttention(nnx.Module):
   Call: (B, ..., C) → (B, ..., C), x · sigmoid(W2 relu(W1 mean(x))).
   """
 
-  def __init__(self, channels: int, reduction: int = 4, *, rngs: nnx.Rngs,
-               dtype=None, param_dtype=jnp.float32):
+  def __init__(
+    self, channels: int, reduction: int = 4, *, rngs: nnx.Rngs, dtype=None, param_dtype=jnp.float32
+  ):
     hidden = max(1, channels // reduction)
-    self.squeeze = nnx.Linear(
-        channels, hidden, dtype=dtype, param_dtype=param_dtype, rngs=rngs
-    )
-    self.excite = nnx.Linear(
-        hidden, channels, dtype=dtype, param_dtype=param_dtype, rngs=rngs
-    )
+    self.squeeze = nnx.Linear(channels, hidden, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
+    self.excite = nnx.Linear(hidden, channels, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
 
   def __call__(self, x: jax.Array) -> jax.Array:
     pooled = x.mean(axis=tuple(range(1, x.ndim - 1)))
@@ -54,21 +51,41 @@ class _ConvStage(nnx.Module):
   benchmarks/model_speed.py).
   """
 
-  def __init__(self, in_channels, out_channels, kernel_size, stride, reduction, *,
-               pool_first, rngs, dtype, param_dtype):
+  def __init__(
+    self,
+    in_channels,
+    out_channels,
+    kernel_size,
+    stride,
+    reduction,
+    *,
+    pool_first,
+    rngs,
+    dtype,
+    param_dtype,
+  ):
     self.pool = stride if pool_first and any(s > 1 for s in stride) else None
     self.conv = nnx.Conv(
-        in_channels, out_channels, kernel_size,
-        strides=(1, 1, 1) if pool_first else stride, padding="SAME",
-        use_bias=False, kernel_init=conv_kernel_init(),
-        dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+      in_channels,
+      out_channels,
+      kernel_size,
+      strides=(1, 1, 1) if pool_first else stride,
+      padding="SAME",
+      use_bias=False,
+      kernel_init=conv_kernel_init(),
+      dtype=dtype,
+      param_dtype=param_dtype,
+      rngs=rngs,
     )
     self.norm = nnx.GroupNorm(
-        out_channels, num_groups=group_count(out_channels),
-        dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+      out_channels,
+      num_groups=group_count(out_channels),
+      dtype=dtype,
+      param_dtype=param_dtype,
+      rngs=rngs,
     )
     self.attention = ChannelAttention(
-        out_channels, reduction, dtype=dtype, param_dtype=param_dtype, rngs=rngs
+      out_channels, reduction, dtype=dtype, param_dtype=param_dtype, rngs=rngs
     )
 
   def __call__(self, x):
@@ -94,17 +111,17 @@ class VideoBackbone(nnx.Module):
   """
 
   def __init__(
-      self,
-      input_shape: Sequence[int],
-      channels: Sequence[int] = (16, 32, 64),
-      strides: Sequence[Sequence[int]] = ((1, 2, 2), (2, 2, 2), (1, 1, 1)),
-      *,
-      kernel_size: Sequence[int] = (3, 3, 3),
-      channel_reduction: int = 4,
-      in_channels: int = 2,
-      rngs: nnx.Rngs,
-      dtype=None,
-      param_dtype=jnp.float32,
+    self,
+    input_shape: Sequence[int],
+    channels: Sequence[int] = (16, 32, 64),
+    strides: Sequence[Sequence[int]] = ((1, 2, 2), (2, 2, 2), (1, 1, 1)),
+    *,
+    kernel_size: Sequence[int] = (3, 3, 3),
+    channel_reduction: int = 4,
+    in_channels: int = 2,
+    rngs: nnx.Rngs,
+    dtype=None,
+    param_dtype=jnp.float32,
   ):
     input_shape, channels = tuple(input_shape), tuple(channels)
     strides = tuple(tuple(s) for s in strides)
@@ -112,18 +129,27 @@ class VideoBackbone(nnx.Module):
       raise ValueError(f"input_shape must be (T, H, W), got {input_shape}")
     if len(strides) != len(channels) or any(len(s) != 3 for s in strides):
       raise ValueError(
-          f"need one (st, sh, sw) stride per stage: {len(channels)} stages, "
-          f"strides {strides}"
+        f"need one (st, sh, sw) stride per stage: {len(channels)} stages, strides {strides}"
       )
     self.input_shape = input_shape
     self.in_channels = in_channels
     stages = []
     for index, (c_in, c_out, stride) in enumerate(
-        zip((in_channels, *channels[:-1]), channels, strides)):
-      stages.append(_ConvStage(
-          c_in, c_out, tuple(kernel_size), stride, channel_reduction,
-          pool_first=index > 0, rngs=rngs, dtype=dtype, param_dtype=param_dtype,
-      ))
+      zip((in_channels, *channels[:-1]), channels, strides)
+    ):
+      stages.append(
+        _ConvStage(
+          c_in,
+          c_out,
+          tuple(kernel_size),
+          stride,
+          channel_reduction,
+          pool_first=index > 0,
+          rngs=rngs,
+          dtype=dtype,
+          param_dtype=param_dtype,
+        )
+      )
     self.stages = nnx.List(stages)
     shape = input_shape
     for stride in strides:  # "SAME" padding: ceil(n / s) per axis
@@ -134,8 +160,8 @@ class VideoBackbone(nnx.Module):
     expected = (*self.input_shape, self.in_channels)
     if flow.ndim != 5 or tuple(flow.shape[1:]) != expected:
       raise ValueError(
-          f"flow must be (B, {', '.join(map(str, expected))}) (B, T, H, W, 2), got "
-          f"{tuple(flow.shape)}"
+        f"flow must be (B, {', '.join(map(str, expected))}) (B, T, H, W, 2), got "
+        f"{tuple(flow.shape)}"
       )
     x = flow
     for stage in self.stages:

@@ -31,8 +31,9 @@ class CcfResult:
   threshold: float
 
 
-def ccf_filter(candidates, hrs: np.ndarray, eta: float = PAPER_ETA,
-               mean_hrs: float | None = None) -> CcfResult:
+def ccf_filter(
+  candidates, hrs: np.ndarray, eta: float = PAPER_ETA, mean_hrs: float | None = None
+) -> CcfResult:
   """Keeps the candidates whose HRS at the apex frame exceeds η × the trial mean.
 
   Args:
@@ -52,11 +53,12 @@ def ccf_filter(candidates, hrs: np.ndarray, eta: float = PAPER_ETA,
   apex = candidates[:, 1]
   outside = np.flatnonzero((apex < 0) | (apex >= hrs.size))
   if outside.size:
-    raise ValueError(f"candidate {outside[0]}: apex frame {apex[outside[0]]} is outside the "
-                     f"HRS curve of {hrs.size} frames")
+    raise ValueError(
+      f"candidate {outside[0]}: apex frame {apex[outside[0]]} is outside the "
+      f"HRS curve of {hrs.size} frames"
+    )
   mean = float(hrs.mean()) if mean_hrs is None else float(mean_hrs)
   threshold = eta * mean
   at_apex = hrs[apex]
   keep = at_apex > threshold
-  return CcfResult(candidates[keep], candidates[~keep], at_apex[keep], at_apex[~keep],
-                   threshold)
+  return CcfResult(candidates[keep], candidates[~keep], at_apex[keep], at_apex[~keep], threshold)

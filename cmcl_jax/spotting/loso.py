@@ -77,13 +77,18 @@ def variant_config(config, variant: str, train_split: str, held_out: str):
 def score_curve_of(trial: scoring.TrialScores, spotting) -> np.ndarray:
   """(frame_count,) per-frame ME score of a scored trial (`proposals.score_curve`)."""
   info = trial.info
-  return proposals.score_curve(trial.window_starts, trial.scores,
-                               info.record["spec"]["window_frames"], info.frame_count,
-                               spotting.smoothing_frames)
+  return proposals.score_curve(
+    trial.window_starts,
+    trial.scores,
+    info.record["spec"]["window_frames"],
+    info.frame_count,
+    spotting.smoothing_frames,
+  )
 
 
-def candidates_of(scored: Sequence[scoring.TrialScores], spotting,
-                  threshold: float | None = None) -> list[TrialCandidates]:
+def candidates_of(
+  scored: Sequence[scoring.TrialScores], spotting, threshold: float | None = None
+) -> list[TrialCandidates]:
   """Candidate clips of scored trials, with what the CCF and the metric need.
 
   `threshold` replaces `spotting.threshold` when given.
@@ -92,27 +97,33 @@ def candidates_of(scored: Sequence[scoring.TrialScores], spotting,
   for trial in scored:
     info = trial.info
     clips = proposals.propose_with(score_curve_of(trial, spotting), spotting, threshold)
-    truth = np.array([(e.onset, e.offset) for e in info.expressions if e.kind == "micro"],
-                     np.int64).reshape(-1, 2)
-    out.append(TrialCandidates(info.trial, info.subject, clips, info.hrs_bpm_per_s,
-                               info.mean_hrs_bpm_per_s, truth))
+    truth = np.array(
+      [(e.onset, e.offset) for e in info.expressions if e.kind == "micro"], np.int64
+    ).reshape(-1, 2)
+    out.append(
+      TrialCandidates(
+        info.trial, info.subject, clips, info.hrs_bpm_per_s, info.mean_hrs_bpm_per_s, truth
+      )
+    )
   return out
 
 
 def choose_threshold(scored: Sequence[scoring.TrialScores], spotting) -> float:
   """The score threshold of `spotting.threshold_grid` with the best spotting F1 on
   `scored` (ties: the larger). Pass only the fold's training subjects."""
-  f1 = {float(t): evaluate_candidates(candidates_of(scored, spotting, float(t)),
-                                      None).total.f1
-        for t in spotting.threshold_grid}
+  f1 = {
+    float(t): evaluate_candidates(candidates_of(scored, spotting, float(t)), None).total.f1
+    for t in spotting.threshold_grid
+  }
   return max(f1, key=lambda t: (f1[t], t))
 
 
 def _counts(evaluation) -> dict:
-  return {"total": evaluation.total.as_dict(),
-          "per_subject": {s: c.as_dict() for s, c in evaluation.per_subject.items()},
-          "per_trial": {t: {"tp": m.tp, "fp": m.fp, "fn": m.fn}
-                        for t, m in evaluation.per_trial.items()}}
+  return {
+    "total": evaluation.total.as_dict(),
+    "per_subject": {s: c.as_dict() for s, c in evaluation.per_subject.items()},
+    "per_trial": {t: {"tp": m.tp, "fp": m.fp, "fn": m.fn} for t, m in evaluation.per_trial.items()},
+  }
 
 
 def _flat(tree, prefix: str = "") -> dict:
@@ -144,8 +155,10 @@ def _read_finished(result_path: epath.Path, config) -> dict:
   stored, wanted = result.get("config"), result_config(config)
   if stored == wanted:
     return result
-  where = (f"{result_path.parent} holds a finished fold run with another config; use a "
-           f"new --workdir, or delete that folder to run it again")
+  where = (
+    f"{result_path.parent} holds a finished fold run with another config; use a "
+    f"new --workdir, or delete that folder to run it again"
+  )
   if stored is None:
     raise ValueError(f"{where} (its result.json, from an older cmcl_jax, has no config)")
   differ = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
@@ -165,11 +178,14 @@ def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
     return _read_finished(result_path, config)
   subjects = dataset_subjects(builder)
   train_split = "+".join(s for s in subjects if s != held_out)
-  features = inputs.input_features(builder, train_split,
-                                   config.data.get("feature_norm", "dataset"))
+  features = inputs.input_features(builder, train_split, config.data.get("feature_norm", "dataset"))
   spotting, ccf = config.loso.spotting, config.loso.ccf
-  result = {"subject": held_out, "train_split": train_split, "variants": {},
-            "config": result_config(config)}
+  result = {
+    "subject": held_out,
+    "train_split": train_split,
+    "variants": {},
+    "config": result_config(config),
+  }
   for variant in config.loso.variants:
     started = time.perf_counter()
     variant_cfg = variant_config(config, variant, train_split, held_out)
@@ -180,21 +196,24 @@ def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
     inputs.write_inputs(fold_dir / variant, builder, features)
     trained = loop.train_and_evaluate(variant_cfg, fold_dir / variant, data)
     if trained["finetune"].preempted:
-      raise FoldInterrupted(f"fold {held_out}, variant {variant}: stopped early; rerun "
-                            "the same command to resume")
+      raise FoldInterrupted(
+        f"fold {held_out}, variant {variant}: stopped early; rerun the same command to resume"
+      )
     parts, params = trained["finetune"].parts, trained["finetune"].state.params
 
     def score(split):
-      return scoring.score_split(parts, params, builder, split, features=features,
-                                 batch_size=config.loso.score_batch_size)
+      return scoring.score_split(
+        parts, params, builder, split, features=features, batch_size=config.loso.score_batch_size
+      )
 
     held_scores = score(held_out)
     choose = spotting.get("choose_threshold", False)
     train_scores = score(train_split) if choose or variant == "both" else None
     threshold = choose_threshold(train_scores, spotting) if choose else spotting.threshold
     result.setdefault("thresholds", {})[variant] = threshold
-    (fold_dir / variant / SPOTTING_FILE).write_text(json.dumps(
-        dict(spotting.to_dict(), threshold=threshold), indent=1))
+    (fold_dir / variant / SPOTTING_FILE).write_text(
+      json.dumps(dict(spotting.to_dict(), threshold=threshold), indent=1)
+    )
     held = candidates_of(held_scores, spotting, threshold)
     result["variants"][variant] = _counts(evaluate_candidates(held, None))
     if variant == "both":
@@ -202,13 +221,22 @@ def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
       chosen = choose_eta(candidates_of(train_scores, spotting, threshold), tuple(ccf.sweep))
       result["chosen_eta"] = chosen
       result["variants"]["both+ccf_chosen"] = _counts(evaluate_candidates(held, chosen))
-      result["eta_sweep"] = {str(eta): e.total.as_dict()
-                             for eta, e in sweep_eta(held, tuple(ccf.sweep)).items()}
+      result["eta_sweep"] = {
+        str(eta): e.total.as_dict() for eta, e in sweep_eta(held, tuple(ccf.sweep)).items()
+      }
     with (fold_dir / SCORES_FILE.format(variant=variant)).open("wb") as f:
-      np.savez(f, **{f"{t.info.trial}|starts": t.window_starts for t in held_scores},
-               **{f"{t.info.trial}|scores": t.scores for t in held_scores})
-    logging.info("fold %s, %s: %s in %.0f s", held_out, variant,
-                 result["variants"][variant]["total"], time.perf_counter() - started)
+      np.savez(
+        f,
+        **{f"{t.info.trial}|starts": t.window_starts for t in held_scores},
+        **{f"{t.info.trial}|scores": t.scores for t in held_scores},
+      )
+    logging.info(
+      "fold %s, %s: %s in %.0f s",
+      held_out,
+      variant,
+      result["variants"][variant]["total"],
+      time.perf_counter() - started,
+    )
   result_path.write_text(json.dumps(result, indent=1))
   return result
 
@@ -218,17 +246,19 @@ def fold_threshold(fold: dict, variant: str, spotting) -> float:
   return fold.get("thresholds", {}).get(variant, spotting.threshold)
 
 
-def stored_scores(workdir: epath.PathLike, builder, subject: str,
-                  variant: str) -> list[scoring.TrialScores] | None:
+def stored_scores(
+  workdir: epath.PathLike, builder, subject: str, variant: str
+) -> list[scoring.TrialScores] | None:
   """The held-out window scores a finished fold kept for `variant` (None: none kept)."""
   path = epath.Path(workdir) / "folds" / subject / SCORES_FILE.format(variant=variant)
   if not path.exists():
     return None
   with path.open("rb") as f:
     stored = dict(np.load(f))
-  return [scoring.TrialScores(info, stored[f"{info.trial}|starts"],
-                              stored[f"{info.trial}|scores"])
-          for info in trials_lib.load_trials(builder, subject)]
+  return [
+    scoring.TrialScores(info, stored[f"{info.trial}|starts"], stored[f"{info.trial}|scores"])
+    for info in trials_lib.load_trials(builder, subject)
+  ]
 
 
 def finished_folds(workdir: epath.PathLike, subjects: Sequence[str]) -> dict[str, dict]:
@@ -249,7 +279,8 @@ def quiet_checkpoint_logs() -> None:
   """Drops orbax's per-checkpoint INFO lines (dozens per save) from the absl log, so
   that training progress stays readable; its warnings and errors still show."""
   logging.get_absl_handler().addFilter(
-      lambda record: record.levelno >= python_logging.WARNING or "/orbax/" not in record.pathname)
+    lambda record: record.levelno >= python_logging.WARNING or "/orbax/" not in record.pathname
+  )
 
 
 def run_loso(config, workdir: epath.PathLike) -> dict[str, dict]:

@@ -69,20 +69,25 @@ def precision_recall_f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]
 
 
 def _as_intervals(intervals, name: str) -> np.ndarray:
-  array = np.asarray(intervals, dtype=np.int64).reshape(-1, 2) if len(intervals) else (
-      np.zeros((0, 2), np.int64))
+  array = (
+    np.asarray(intervals, dtype=np.int64).reshape(-1, 2)
+    if len(intervals)
+    else (np.zeros((0, 2), np.int64))
+  )
   bad = np.flatnonzero(array[:, 1] < array[:, 0])
   if bad.size:
-    raise ValueError(f"{name}[{bad[0]}] = {tuple(array[bad[0]])}: expected start ≤ end "
-                     "(inclusive frame interval)")
+    raise ValueError(
+      f"{name}[{bad[0]}] = {tuple(array[bad[0]])}: expected start ≤ end (inclusive frame interval)"
+    )
   return array
 
 
 def interval_overlap(a, b) -> np.ndarray:
   """(len(a), len(b)) frames shared by inclusive intervals a (N, 2) and b (M, 2)."""
   a, b = _as_intervals(a, "a"), _as_intervals(b, "b")
-  return (np.minimum(a[:, None, 1], b[None, :, 1])
-          - np.maximum(a[:, None, 0], b[None, :, 0]) + 1).clip(min=0)
+  return (
+    np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1
+  ).clip(min=0)
 
 
 def interval_iou(a, b) -> np.ndarray:
@@ -94,8 +99,9 @@ def interval_iou(a, b) -> np.ndarray:
   return inter / (sizes_a[:, None] + sizes_b[None, :] - inter)
 
 
-def match_intervals(pred: Sequence[tuple[int, int]], gt: Sequence[tuple[int, int]],
-                    iou: float = 0.5) -> Match:
+def match_intervals(
+  pred: Sequence[tuple[int, int]], gt: Sequence[tuple[int, int]], iou: float = 0.5
+) -> Match:
   """Matches one trial's spotted intervals to its ground truth (see module docstring).
 
   Args:
@@ -111,8 +117,9 @@ def match_intervals(pred: Sequence[tuple[int, int]], gt: Sequence[tuple[int, int
   # Most pairs first, then most IoU: a pair is worth 1 + IoU / (n + 1) < 2.
   worth = np.where(eligible, 1.0 + overlap / (min(overlap.shape) + 1), 0.0)
   rows, cols = scipy.optimize.linear_sum_assignment(worth, maximize=True)
-  pairs = tuple((int(r), int(c), float(overlap[r, c])) for r, c in zip(rows, cols)
-                if eligible[r, c])
+  pairs = tuple(
+    (int(r), int(c), float(overlap[r, c])) for r, c in zip(rows, cols) if eligible[r, c]
+  )
   tp = len(pairs)
   return Match(tp, len(pred) - tp, len(gt) - tp, pairs)
 
@@ -126,9 +133,12 @@ class Evaluation:
   per_trial: dict[str, Match]
 
 
-def evaluate(predictions: Mapping[str, Sequence[tuple[int, int]]],
-             ground_truth: Mapping[str, Sequence[tuple[int, int]]],
-             subject_of: Mapping[str, str], iou: float = 0.5) -> Evaluation:
+def evaluate(
+  predictions: Mapping[str, Sequence[tuple[int, int]]],
+  ground_truth: Mapping[str, Sequence[tuple[int, int]]],
+  subject_of: Mapping[str, str],
+  iou: float = 0.5,
+) -> Evaluation:
   """MEGC evaluation over trials.
 
   Args:
@@ -143,8 +153,10 @@ def evaluate(predictions: Mapping[str, Sequence[tuple[int, int]]],
   unknown = sorted(set(predictions) - set(ground_truth))
   if unknown:
     raise ValueError(f"predictions for trials without ground truth: {unknown[:5]}")
-  per_trial = {trial: match_intervals(predictions.get(trial, ()), gt, iou)
-               for trial, gt in ground_truth.items()}
+  per_trial = {
+    trial: match_intervals(predictions.get(trial, ()), gt, iou)
+    for trial, gt in ground_truth.items()
+  }
   per_subject = collections.defaultdict(Counts)
   for trial, match in per_trial.items():
     per_subject[subject_of[trial]] += Counts(match.tp, match.fp, match.fn)

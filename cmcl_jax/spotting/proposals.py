@@ -26,8 +26,9 @@ import scipy.ndimage
 import scipy.signal
 
 
-def score_curve(window_starts, window_scores, window_length: int, num_frames: int,
-                smoothing_frames: float = 0.0) -> np.ndarray:
+def score_curve(
+  window_starts, window_scores, window_length: int, num_frames: int, smoothing_frames: float = 0.0
+) -> np.ndarray:
   """(num_frames,) float32 per-frame score from per-window scores (steps 1–2).
 
   Args:
@@ -40,8 +41,10 @@ def score_curve(window_starts, window_scores, window_length: int, num_frames: in
   starts = np.asarray(window_starts, np.float64)
   scores = np.asarray(window_scores, np.float64)
   if starts.shape != scores.shape or starts.ndim != 1 or not starts.size:
-    raise ValueError(f"window_starts {starts.shape} and window_scores {scores.shape}: "
-                     "expected equal, non-empty (N,) arrays")
+    raise ValueError(
+      f"window_starts {starts.shape} and window_scores {scores.shape}: "
+      "expected equal, non-empty (N,) arrays"
+    )
   order = np.argsort(starts, kind="stable")
   centres = starts[order] + (window_length - 1) / 2
   curve = np.interp(np.arange(num_frames), centres, scores[order])
@@ -70,9 +73,16 @@ def _keep_apart(centres: np.ndarray, heights: np.ndarray, min_distance: int) -> 
   return np.sort(centres[kept])
 
 
-def propose(curve: np.ndarray, *, half_width_frames: int, min_distance_frames: int,
-            threshold: float | None = None, relative_threshold: float = 0.5,
-            centre: str = "run", apex_signal: np.ndarray | None = None) -> np.ndarray:
+def propose(
+  curve: np.ndarray,
+  *,
+  half_width_frames: int,
+  min_distance_frames: int,
+  threshold: float | None = None,
+  relative_threshold: float = 0.5,
+  centre: str = "run",
+  apex_signal: np.ndarray | None = None,
+) -> np.ndarray:
   """Candidate clips from a per-frame score curve (steps 3–4).
 
   Args:
@@ -93,8 +103,9 @@ def propose(curve: np.ndarray, *, half_width_frames: int, min_distance_frames: i
   if threshold is None:
     threshold = curve.mean() + relative_threshold * (curve.max() - curve.mean())
   if centre == "peak":
-    centres, _ = scipy.signal.find_peaks(curve, height=threshold,
-                                         distance=max(1, int(min_distance_frames)))
+    centres, _ = scipy.signal.find_peaks(
+      curve, height=threshold, distance=max(1, int(min_distance_frames))
+    )
   else:
     centres = _run_centres(curve, threshold)
     centres = _keep_apart(centres, curve[centres], max(1, int(min_distance_frames)))
@@ -105,8 +116,10 @@ def propose(curve: np.ndarray, *, half_width_frames: int, min_distance_frames: i
     apex_signal = np.asarray(apex_signal)
     if apex_signal.shape != curve.shape:
       raise ValueError(f"apex_signal {apex_signal.shape} must match the curve {curve.shape}")
-    apexes = np.array([start + int(np.argmax(apex_signal[start:end + 1]))
-                       for start, end in zip(onsets, offsets)], np.int64)
+    apexes = np.array(
+      [start + int(np.argmax(apex_signal[start : end + 1])) for start, end in zip(onsets, offsets)],
+      np.int64,
+    )
   return np.stack([onsets, apexes, offsets], axis=1).astype(np.int64).reshape(-1, 3)
 
 
@@ -114,7 +127,10 @@ def propose_with(curve: np.ndarray, settings, threshold: float | None = None) ->
   """`propose` with the peak-rule fields of a config section (e.g. `loso.spotting`):
   half_width_frames, min_distance_frames, threshold (unless `threshold` is given),
   and optionally centre."""
-  return propose(curve, half_width_frames=settings["half_width_frames"],
-                 min_distance_frames=settings["min_distance_frames"],
-                 threshold=settings["threshold"] if threshold is None else threshold,
-                 centre=settings.get("centre", "run"))
+  return propose(
+    curve,
+    half_width_frames=settings["half_width_frames"],
+    min_distance_frames=settings["min_distance_frames"],
+    threshold=settings["threshold"] if threshold is None else threshold,
+    centre=settings.get("centre", "run"),
+  )

@@ -39,6 +39,7 @@ class TrialScores:
 
 def probability_fn(parts: ModelParts):
   """jit-compiled (params, batch) → (B,) P(ME) of the model's classifier, eval mode."""
+
   def probability(params: nnx.State, batch: Mapping[str, jax.Array]) -> jax.Array:
     model = merge_model(parts, params, None)
     return jax.nn.softmax(model.classify(batch), axis=-1)[:, 1]
@@ -46,8 +47,15 @@ def probability_fn(parts: ModelParts):
   return jax.jit(probability)
 
 
-def score_split(parts: ModelParts, params: nnx.State, builder_or_dir, split: str, *,
-                features: pipeline.Features, batch_size: int = 64) -> list[TrialScores]:
+def score_split(
+  parts: ModelParts,
+  params: nnx.State,
+  builder_or_dir,
+  split: str,
+  *,
+  features: pipeline.Features,
+  batch_size: int = 64,
+) -> list[TrialScores]:
   """Scores every window of `split` (one process) and returns them per trial.
 
   Args:
@@ -61,16 +69,21 @@ def score_split(parts: ModelParts, params: nnx.State, builder_or_dir, split: str
   total = sum(info.num_windows for info in infos)
   scores = np.full(total, np.nan, np.float32)
   probability = probability_fn(parts)
-  loader = pipeline.eval_loader(builder_or_dir, split, batch_size=batch_size,
-                                features=features, shard_index=0, shard_count=1)
+  loader = pipeline.eval_loader(
+    builder_or_dir, split, batch_size=batch_size, features=features, shard_index=0, shard_count=1
+  )
   for batch in loader:
     inputs = {key: batch[key] for key in MODEL_KEYS}
     values = np.asarray(probability(params, inputs))
     keep = batch["mask"]
     scores[batch["index"][keep]] = values[keep]
   if np.isnan(scores).any():
-    raise RuntimeError(f"split {split!r}: {int(np.isnan(scores).sum())} windows were not "
-                       "scored by the eval loader")
-  return [TrialScores(info, info.window_starts,
-                      scores[info.first_index:info.first_index + info.num_windows])
-          for info in infos]
+    raise RuntimeError(
+      f"split {split!r}: {int(np.isnan(scores).sum())} windows were not scored by the eval loader"
+    )
+  return [
+    TrialScores(
+      info, info.window_starts, scores[info.first_index : info.first_index + info.num_windows]
+    )
+    for info in infos
+  ]

@@ -80,15 +80,20 @@ class SpottedTrial:
     """One JSON-ready row per candidate (frames are inclusive, seconds from frame 0)."""
     rows = []
     for (onset, apex, offset), kept, hrs in zip(self.candidates, self.kept, self.candidate_hrs):
-      rows.append({
-          "onset_frame": int(onset), "apex_frame": int(apex), "offset_frame": int(offset),
-          "onset_s": round(onset / self.fps, 4), "apex_s": round(apex / self.fps, 4),
+      rows.append(
+        {
+          "onset_frame": int(onset),
+          "apex_frame": int(apex),
+          "offset_frame": int(offset),
+          "onset_s": round(onset / self.fps, 4),
+          "apex_s": round(apex / self.fps, 4),
           "offset_s": round(offset / self.fps, 4),
           "score": round(float(self.curve[apex]), 4),
           "hrs_bpm_per_s": round(float(hrs), 4),
           "hrs_ratio": round(float(hrs) / self.mean_hrs, 4) if self.mean_hrs > 0 else None,
           "kept_by_ccf": bool(kept),
-      })
+        }
+      )
     return rows
 
 
@@ -121,8 +126,10 @@ def load_run(run_dir: str | os.PathLike) -> TrainedRun:
   run_dir = epath.Path(run_dir)
   config_path = run_dir / "config.json"
   if not config_path.exists():
-    raise FileNotFoundError(f"{config_path} not found: --checkpoint must be a run folder "
-                            "of experiments.train or <loso workdir>/folds/<subject>/<variant>")
+    raise FileNotFoundError(
+      f"{config_path} not found: --checkpoint must be a run folder "
+      "of experiments.train or <loso workdir>/folds/<subject>/<variant>"
+    )
   config = ml_collections.ConfigDict(json.loads(config_path.read_text()))
   spec, features = inputs.read_inputs(run_dir)
   checkpointer = Checkpointer(run_dir / "finetune" / "checkpoints", keep=1)
@@ -130,8 +137,9 @@ def load_run(run_dir: str | os.PathLike) -> TrainedRun:
   if step is None:
     raise FileNotFoundError(f"{checkpointer.directory}: no fine-tuning checkpoint")
   parts, params = build_model(config.model, config.seed)
-  params = checkpointer.restore_params(config.finetune, params, config.seed,
-                                       jax.sharding.SingleDeviceSharding(jax.devices()[0]))
+  params = checkpointer.restore_params(
+    config.finetune, params, config.seed, jax.sharding.SingleDeviceSharding(jax.devices()[0])
+  )
   checkpointer.close()
   return TrainedRun(config, parts, params, spec, features, step)
 
@@ -142,27 +150,43 @@ def user_trial(video: str | os.PathLike, ecg: str | os.PathLike) -> Trial:
   for path, what in ((video, "video"), (ecg, "ECG")):
     if not path.exists():
       raise FileNotFoundError(f"{path}: {what} not found")
-  return Trial(subject=TRIAL_SUBJECT, name=video.stem, video=video, marker=0,
-               emotion="unknown", date="", ecg=ecg, ecg_is_per_trial=True, expressions=())
+  return Trial(
+    subject=TRIAL_SUBJECT,
+    name=video.stem,
+    video=video,
+    marker=0,
+    emotion="unknown",
+    date="",
+    ecg=ecg,
+    ecg_is_per_trial=True,
+    expressions=(),
+  )
 
 
-def score_windows(run: TrainedRun, examples: list[tuple[int, dict]], features,
-                  batch_size: int = 64) -> np.ndarray:
+def score_windows(
+  run: TrainedRun, examples: list[tuple[int, dict]], features, batch_size: int = 64
+) -> np.ndarray:
   """(K,) float32 P(ME) of each example (fixed-size batches: one compilation)."""
   probability = probability_fn(run.parts)
   rows = [features.model_inputs(example) for _, example in examples]
   scores = []
   for first in range(0, len(rows), batch_size):
-    chunk = rows[first:first + batch_size]
+    chunk = rows[first : first + batch_size]
     padded = chunk + [chunk[-1]] * (batch_size - len(chunk))
     batch = {key: np.stack([row[key] for row in padded]) for key in MODEL_KEYS}
-    scores.append(np.asarray(probability(run.params, batch))[:len(chunk)])
+    scores.append(np.asarray(probability(run.params, batch))[: len(chunk)])
   return np.concatenate(scores).astype(np.float32)
 
 
-def spot_trial(video: str | os.PathLike, ecg: str | os.PathLike, run: TrainedRun, *,
-               spotting, eta: float = ccf_lib.PAPER_ETA, batch_size: int = 64
-               ) -> SpottedTrial:
+def spot_trial(
+  video: str | os.PathLike,
+  ecg: str | os.PathLike,
+  run: TrainedRun,
+  *,
+  spotting,
+  eta: float = ccf_lib.PAPER_ETA,
+  batch_size: int = 64,
+) -> SpottedTrial:
   """Scores, proposes and filters one trial (see the module docstring).
 
   Args:
@@ -178,28 +202,42 @@ def spot_trial(video: str | os.PathLike, ecg: str | os.PathLike, run: TrainedRun
   """
   trial = user_trial(video, ecg)
   info = video_io.video_info(trial.video)
-  task = window_examples.TrialTask(trial, f"{TRIAL_SUBJECT}/0", TRIAL_SUBJECT,
-                                   info.frame_count, info.fps, run.spec)
+  task = window_examples.TrialTask(
+    trial, f"{TRIAL_SUBJECT}/0", TRIAL_SUBJECT, info.frame_count, info.fps, run.spec
+  )
   result = window_examples.trial_examples(task)
   if result.record["status"] != "used":
-    raise SpotTrialError(f"{trial.video} with {trial.ecg}: {result.record['reason']}: "
-                         f"{result.record['message']}")
+    raise SpotTrialError(
+      f"{trial.video} with {trial.ecg}: {result.record['reason']}: {result.record['message']}"
+    )
   features = run.features
   if features.trial_feature_stats is not None:  # standardised within this trial
-    features = dataclasses.replace(features, trial_feature_stats={
-        task.trial_id: trials_lib.record_feature_stats(result.record)})
+    features = dataclasses.replace(
+      features, trial_feature_stats={task.trial_id: trials_lib.record_feature_stats(result.record)}
+    )
   scores = score_windows(run, result.examples, features, batch_size)
   starts = np.array([example["start_frame"] for _, example in result.examples], np.int64)
-  curve = proposals.score_curve(starts, scores, run.spec.window_frames, info.frame_count,
-                                spotting["smoothing_frames"])
+  curve = proposals.score_curve(
+    starts, scores, run.spec.window_frames, info.frame_count, spotting["smoothing_frames"]
+  )
   candidates = proposals.propose_with(curve, spotting)
   hrs = result.curves["hrs_bpm_per_s"]
   mean_hrs = float(result.record["mean_hrs_bpm_per_s"])
   filtered = ccf_lib.ccf_filter(candidates, hrs, eta, mean_hrs)
   candidate_hrs = hrs[candidates[:, 1]].astype(np.float32)
   return SpottedTrial(
-      fps=info.fps, frame_count=info.frame_count, window_starts=starts, window_scores=scores,
-      curve=curve, threshold=float(spotting["threshold"]), candidates=candidates,
-      kept=candidate_hrs > filtered.threshold, candidate_hrs=candidate_hrs, hrs=hrs,
-      mean_hrs=mean_hrs,
-      eta=float(eta), hrs_threshold=filtered.threshold, record=result.record)
+    fps=info.fps,
+    frame_count=info.frame_count,
+    window_starts=starts,
+    window_scores=scores,
+    curve=curve,
+    threshold=float(spotting["threshold"]),
+    candidates=candidates,
+    kept=candidate_hrs > filtered.threshold,
+    candidate_hrs=candidate_hrs,
+    hrs=hrs,
+    mean_hrs=mean_hrs,
+    eta=float(eta),
+    hrs_threshold=filtered.threshold,
+    record=result.record,
+  )

@@ -39,27 +39,35 @@ class TrialCandidates:
   ground_truth: np.ndarray
 
 
-def evaluate_candidates(trials: Iterable[TrialCandidates], eta: float | None,
-                        iou: float = 0.5) -> Evaluation:
+def evaluate_candidates(
+  trials: Iterable[TrialCandidates], eta: float | None, iou: float = 0.5
+) -> Evaluation:
   """MEGC evaluation of the candidates, CCF-filtered at η (None: unfiltered)."""
   predictions, ground_truth, subject_of = {}, {}, {}
   for trial in trials:
-    kept = trial.candidates if eta is None else ccf_filter(
-        trial.candidates, trial.hrs, eta, trial.mean_hrs).kept
+    kept = (
+      trial.candidates
+      if eta is None
+      else ccf_filter(trial.candidates, trial.hrs, eta, trial.mean_hrs).kept
+    )
     predictions[trial.trial_id] = [(int(c[0]), int(c[2])) for c in kept]
     ground_truth[trial.trial_id] = [tuple(map(int, g)) for g in trial.ground_truth]
     subject_of[trial.trial_id] = trial.subject
   return evaluate(predictions, ground_truth, subject_of, iou)
 
 
-def sweep_eta(trials: Sequence[TrialCandidates], etas: Sequence[float] = PAPER_ETA_SWEEP,
-              iou: float = 0.5) -> dict[float, Evaluation]:
+def sweep_eta(
+  trials: Sequence[TrialCandidates], etas: Sequence[float] = PAPER_ETA_SWEEP, iou: float = 0.5
+) -> dict[float, Evaluation]:
   """η → evaluation with the CCF at that η."""
   return {float(eta): evaluate_candidates(trials, eta, iou) for eta in etas}
 
 
-def choose_eta(training_trials: Sequence[TrialCandidates],
-               etas: Sequence[float] = PAPER_ETA_SWEEP, iou: float = 0.5) -> float:
+def choose_eta(
+  training_trials: Sequence[TrialCandidates],
+  etas: Sequence[float] = PAPER_ETA_SWEEP,
+  iou: float = 0.5,
+) -> float:
   """The η of best F1 on the training subjects' trials (ties: the smaller η).
 
   Pass only trials of the fold's training subjects: the test subject must not

@@ -25,7 +25,8 @@ class Checkpointer:
     if not self.directory.is_absolute():  # orbax writes only to absolute paths
       self.directory = self.directory.resolve()
     self._manager = ocp.CheckpointManager(
-        self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
+      self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
+    )
 
   def latest_step(self) -> int | None:
     """Step of the newest complete checkpoint, or None."""
@@ -34,13 +35,14 @@ class Checkpointer:
   def save(self, state: TrainState, iterator) -> None:
     """Starts writing `state` and the state of `iterator` (a grain iterator) at `state.step`."""
     self._manager.save(
-        int(state.step),
-        args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                data=grain.checkpoint.CheckpointSave(iterator)),
-        force=True)
+      int(state.step),
+      args=ocp.args.Composite(
+        state=ocp.args.StandardSave(state), data=grain.checkpoint.CheckpointSave(iterator)
+      ),
+      force=True,
+    )
 
-  def restore(self, target: TrainState, iterator=None, step: int | None = None
-              ) -> TrainState:
+  def restore(self, target: TrainState, iterator=None, step: int | None = None) -> TrainState:
     """The state at `step` (default: latest), shaped and sharded like `target`.
 
     `target` holds arrays or `jax.ShapeDtypeStruct`s with shardings.
@@ -50,7 +52,8 @@ class Checkpointer:
     """
     step = self.latest_step() if step is None else step
     abstract = jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), target)
+      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), target
+    )
     items = {"state": ocp.args.StandardRestore(abstract)}
     if iterator is not None:
       items["data"] = grain.checkpoint.CheckpointRestore(iterator)
@@ -62,8 +65,9 @@ class Checkpointer:
     their structure and shapes only."""
     tx = optim.make_optimizer(stage_config, params)
     target = jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
-        jax.eval_shape(lambda: create_train_state(params, tx, seed)))
+      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
+      jax.eval_shape(lambda: create_train_state(params, tx, seed)),
+    )
     return self.restore(target).params
 
   def wait(self) -> None:

@@ -25,14 +25,16 @@ from data_builders.mecg import mecg_dataset_builder
 
 def open_builder(data_config):
   """The prepared `mecg/<tfds_config>` builder under `data_dir`, or a clear error."""
-  builder = mecg_dataset_builder.Builder(config=data_config.tfds_config,
-                                         data_dir=data_config.data_dir or None)
+  builder = mecg_dataset_builder.Builder(
+    config=data_config.tfds_config, data_dir=data_config.data_dir or None
+  )
   if not epath.Path(builder.data_dir).exists():
     raise FileNotFoundError(
-        f"no prepared dataset mecg/{data_config.tfds_config} in {builder.data_dir}; "
-        "build it with: python -m experiments.build_mecg data_builders/mecg "
-        f"--manual_dir=RAW --config={data_config.tfds_config} "
-        f"--data_dir={data_config.data_dir or '~/tensorflow_datasets'}")
+      f"no prepared dataset mecg/{data_config.tfds_config} in {builder.data_dir}; "
+      "build it with: python -m experiments.build_mecg data_builders/mecg "
+      f"--manual_dir=RAW --config={data_config.tfds_config} "
+      f"--data_dir={data_config.data_dir or '~/tensorflow_datasets'}"
+    )
   return builder
 
 
@@ -42,8 +44,10 @@ def fold_splits(builder, data_config) -> tuple[str, str]:
   if data_config.train_split and data_config.eval_split:
     return data_config.train_split, data_config.eval_split
   if not 0 <= data_config.fold < len(subjects):
-    raise ValueError(f"data.fold={data_config.fold}: the dataset has {len(subjects)} "
-                     f"subject splits {subjects}; choose 0…{len(subjects) - 1}")
+    raise ValueError(
+      f"data.fold={data_config.fold}: the dataset has {len(subjects)} "
+      f"subject splits {subjects}; choose 0…{len(subjects) - 1}"
+    )
   held_out = subjects[data_config.fold]
   train = data_config.train_split or "+".join(s for s in subjects if s != held_out)
   return train, data_config.eval_split or held_out
@@ -55,17 +59,20 @@ def check_model_inputs(builder, model_config) -> None:
   encoder = model_config.encoder
   flow = tuple(features["flow"].shape)
   expected = {
-      "flow": (flow[:3], tuple(encoder.flow_shape), "model.encoder.flow_shape"),
-      "ecg": (tuple(features["ecg"].shape)[0], encoder.ecg_length,
-              "model.encoder.ecg_length"),
-      "ecg_features": (tuple(features["ecg_features"].shape)[0],
-                       encoder.ecg_num_features, "model.encoder.ecg_num_features"),
+    "flow": (flow[:3], tuple(encoder.flow_shape), "model.encoder.flow_shape"),
+    "ecg": (tuple(features["ecg"].shape)[0], encoder.ecg_length, "model.encoder.ecg_length"),
+    "ecg_features": (
+      tuple(features["ecg_features"].shape)[0],
+      encoder.ecg_num_features,
+      "model.encoder.ecg_num_features",
+    ),
   }
   for key, (got, want, field) in expected.items():
     if got != want:
       raise ValueError(
-          f"mecg/{builder.builder_config.name} windows have {key} of size {got} but "
-          f"{field}={want}; set --config.{field}={got} or use a matching dataset config")
+        f"mecg/{builder.builder_config.name} windows have {key} of size {got} but "
+        f"{field}={want}; set --config.{field}={got} or use a matching dataset config"
+      )
 
 
 INPUTS_FILE = "inputs.json"
@@ -77,12 +84,12 @@ def write_inputs(workdir: epath.PathLike, builder, features: pipeline.Features) 
   stats = features.feature_stats
   spec = dataclasses.asdict(builder.builder_config.spec)
   payload = {
-      "tfds_config": builder.builder_config.name,
-      "version": str(builder.version),
-      "spec": spec,
-      "standardize_ecg": features.standardize_ecg,
-      "feature_norm": "trial" if features.trial_feature_stats is not None else "dataset",
-      "feature_stats": None if stats is None else [np.asarray(s).tolist() for s in stats],
+    "tfds_config": builder.builder_config.name,
+    "version": str(builder.version),
+    "spec": spec,
+    "standardize_ecg": features.standardize_ecg,
+    "feature_norm": "trial" if features.trial_feature_stats is not None else "dataset",
+    "feature_stats": None if stats is None else [np.asarray(s).tolist() for s in stats],
   }
   workdir = epath.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
@@ -97,24 +104,26 @@ def read_inputs(workdir: epath.PathLike) -> tuple[windows.WindowSpec, pipeline.F
   """
   path = epath.Path(workdir) / INPUTS_FILE
   if not path.exists():
-    raise FileNotFoundError(f"{path} not found: expected a run folder written by "
-                            "experiments.train or experiments.loso (one per variant)")
+    raise FileNotFoundError(
+      f"{path} not found: expected a run folder written by "
+      "experiments.train or experiments.loso (one per variant)"
+    )
   payload = json.loads(path.read_text())
   spec = dict(payload["spec"])
   spec["ecg_band_hz"] = tuple(spec["ecg_band_hz"])
   stats = payload["feature_stats"]
   features = pipeline.Features(
-      standardize_ecg=payload["standardize_ecg"],
-      feature_stats=None if stats is None else tuple(np.asarray(s, np.float32) for s in stats),
-      trial_feature_stats={} if payload.get("feature_norm") == "trial" else None)
+    standardize_ecg=payload["standardize_ecg"],
+    feature_stats=None if stats is None else tuple(np.asarray(s, np.float32) for s in stats),
+    trial_feature_stats={} if payload.get("feature_norm") == "trial" else None,
+  )
   return windows.WindowSpec(**spec), features
 
 
 FEATURE_NORMS = ("dataset", "trial")
 
 
-def input_features(builder, train_split: str, feature_norm: str = "dataset"
-                   ) -> pipeline.Features:
+def input_features(builder, train_split: str, feature_norm: str = "dataset") -> pipeline.Features:
   """The model-input mapping of a run trained on `train_split`.
 
   feature_norm: "dataset" standardises the ECG features with the training split's
@@ -124,8 +133,7 @@ def input_features(builder, train_split: str, feature_norm: str = "dataset"
     raise ValueError(f"data.feature_norm={feature_norm!r}: choose one of {FEATURE_NORMS}")
   if feature_norm == "trial":
     every_split = "+".join(sorted(builder.info.splits.keys()))
-    return pipeline.Features(trial_feature_stats=trials.trial_feature_stats(builder,
-                                                                           every_split))
+    return pipeline.Features(trial_feature_stats=trials.trial_feature_stats(builder, every_split))
   return pipeline.Features(feature_stats=trials.feature_stats(builder, train_split))
 
 
@@ -136,11 +144,12 @@ def _iterator(loader_fn):
 def negative_policy(data) -> pipeline.NegativePolicy:
   """The training loaders' `NegativePolicy` from the `data` config section."""
   return pipeline.NegativePolicy(
-      kinds=tuple(data.get("negative_kinds", pipeline.DEFAULT_NEGATIVE_KINDS)),
-      moving_fraction=data.get("moving_negative_fraction", 0.0),
-      moving_top_share=data.get("moving_negative_top_share", 0.1),
-      heart_fraction=data.get("heart_negative_fraction", 0.0),
-      heart_top_share=data.get("heart_negative_top_share", 0.1))
+    kinds=tuple(data.get("negative_kinds", pipeline.DEFAULT_NEGATIVE_KINDS)),
+    moving_fraction=data.get("moving_negative_fraction", 0.0),
+    moving_top_share=data.get("moving_negative_top_share", 0.1),
+    heart_fraction=data.get("heart_negative_fraction", 0.0),
+    heart_top_share=data.get("heart_negative_top_share", 0.1),
+  )
 
 
 def mecg_data(config) -> dict[str, StageData]:
@@ -151,18 +160,31 @@ def mecg_data(config) -> dict[str, StageData]:
   train_split, eval_split = fold_splits(builder, data)
   features = input_features(builder, train_split, data.get("feature_norm", "dataset"))
   negatives = negative_policy(data)
-  common = dict(seed=config.seed, features=features, worker_count=data.worker_count,
-                negatives=negatives)
-  pretrain = functools.partial(pipeline.pretrain_loader, builder, train_split,
-                               batch_size=data.pretrain_batch_size, **common)
-  finetune = functools.partial(pipeline.finetune_loader, builder, train_split,
-                               batch_size=data.finetune_batch_size,
-                               positive_fraction=data.positive_fraction, **common)
-  evaluate = functools.partial(pipeline.eval_loader, builder, eval_split,
-                               batch_size=data.eval_batch_size, features=features,
-                               worker_count=data.worker_count)
+  common = dict(
+    seed=config.seed, features=features, worker_count=data.worker_count, negatives=negatives
+  )
+  pretrain = functools.partial(
+    pipeline.pretrain_loader, builder, train_split, batch_size=data.pretrain_batch_size, **common
+  )
+  finetune = functools.partial(
+    pipeline.finetune_loader,
+    builder,
+    train_split,
+    batch_size=data.finetune_batch_size,
+    positive_fraction=data.positive_fraction,
+    **common,
+  )
+  evaluate = functools.partial(
+    pipeline.eval_loader,
+    builder,
+    eval_split,
+    batch_size=data.eval_batch_size,
+    features=features,
+    worker_count=data.worker_count,
+  )
   return {
-      "pretrain": StageData(train=functools.partial(_iterator, pretrain)),
-      "finetune": StageData(train=functools.partial(_iterator, finetune),
-                            evaluate=functools.partial(_iterator, evaluate)),
+    "pretrain": StageData(train=functools.partial(_iterator, pretrain)),
+    "finetune": StageData(
+      train=functools.partial(_iterator, finetune), evaluate=functools.partial(_iterator, evaluate)
+    ),
   }

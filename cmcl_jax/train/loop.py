@@ -28,8 +28,7 @@ from jax.experimental import multihost_utils
 
 from cmcl_jax.train import losses, optim, reporting, sharding
 from cmcl_jax.train.checkpoint import Checkpointer
-from cmcl_jax.train.state import (ModelParts, TrainState, build_model, create_train_state,
-                                  transplant)
+from cmcl_jax.train.state import ModelParts, TrainState, build_model, create_train_state, transplant
 from cmcl_jax.train.steps import VIEWS, make_steps
 
 STAGES = ("pretrain", "finetune")
@@ -95,8 +94,11 @@ DEVICE_KEYS = ("flow", "ecg", "ecg_features", "label", "mask")
 
 def _device_keys(batch: Mapping) -> dict:
   """The step's keys of a batch (triplet views keep their nesting)."""
-  return {k: _device_keys(v) if isinstance(v, Mapping) else v
-          for k, v in batch.items() if isinstance(v, Mapping) or k in DEVICE_KEYS}
+  return {
+    k: _device_keys(v) if isinstance(v, Mapping) else v
+    for k, v in batch.items()
+    if isinstance(v, Mapping) or k in DEVICE_KEYS
+  }
 
 
 def _samples_per_step(name: str, config) -> int:
@@ -125,10 +127,11 @@ def _evaluate(steps, state: TrainState, batches: Iterable, mesh) -> dict[str, fl
   precision = t["tp"] / max(t["tp"] + t["fp"], 1)
   recall = t["tp"] / max(t["tp"] + t["fn"], 1)
   return {
-      "loss": t["loss_sum"] / max(t["count"], 1),
-      "accuracy": (t["tp"] + t["tn"]) / max(t["count"], 1),
-      "precision": precision, "recall": recall,
-      "f1": 2 * precision * recall / max(precision + recall, 1e-12),
+    "loss": t["loss_sum"] / max(t["count"], 1),
+    "accuracy": (t["tp"] + t["tn"]) / max(t["count"], 1),
+    "precision": precision,
+    "recall": recall,
+    "f1": 2 * precision * recall / max(precision + recall, 1e-12),
   }
 
 
@@ -144,18 +147,19 @@ def _initial_params(name: str, config, workdir: epath.Path, mesh):
   source = Checkpointer(pretrain_dir, keep=1)
   if source.latest_step() != config.pretrain.steps:
     raise FileNotFoundError(
-        f"finetune.init_from='pretrain' needs the final pre-training checkpoint (step "
-        f"{config.pretrain.steps}) in {pretrain_dir}; found "
-        f"{source.latest_step()}. Run --stage=pretrain (or both) first, or set "
-        "--config.finetune.init_from=scratch")
-  pretrained = source.restore_params(config.pretrain, params, config.seed,
-                                     sharding.replicated(mesh))
+      f"finetune.init_from='pretrain' needs the final pre-training checkpoint (step "
+      f"{config.pretrain.steps}) in {pretrain_dir}; found "
+      f"{source.latest_step()}. Run --stage=pretrain (or both) first, or set "
+      "--config.finetune.init_from=scratch"
+    )
+  pretrained = source.restore_params(
+    config.pretrain, params, config.seed, sharding.replicated(mesh)
+  )
   source.close()
   return parts, transplant(params, pretrained, ("encoder",))
 
 
-def run_stage(name: str, config, workdir: epath.PathLike, data: StageData
-              ) -> StageResult:
+def run_stage(name: str, config, workdir: epath.PathLike, data: StageData) -> StageResult:
   """Trains one stage ("pretrain" or "finetune") to `config.<name>.steps`, resuming."""
   workdir = epath.Path(workdir)
   stage = config[name]
@@ -170,8 +174,7 @@ def run_stage(name: str, config, workdir: epath.PathLike, data: StageData
   checkpointer = Checkpointer(workdir / name / "checkpoints", config.checkpoint.keep)
   if checkpointer.latest_step() is not None:
     state = checkpointer.restore(state, iterator)
-    logging.info("%s: resumed from step %d in %s", name, int(state.step),
-                 checkpointer.directory)
+    logging.info("%s: resumed from step %d in %s", name, int(state.step), checkpointer.directory)
   total = stage.steps
   step = int(state.step)
   if step >= total:
@@ -195,9 +198,9 @@ def run_stage(name: str, config, workdir: epath.PathLike, data: StageData
         log_now = step % config.logging.every_steps == 0 or last
         save_now = step % config.checkpoint.every_steps == 0 or last
         evaluate_now = data.evaluate is not None and (
-            last or step % stage.get("eval_every_steps", total) == 0)
-        preempted = (log_now or jax.process_count() == 1) and _agree_to_stop(
-            stop.received)
+          last or step % stage.get("eval_every_steps", total) == 0
+        )
+        preempted = (log_now or jax.process_count() == 1) and _agree_to_stop(stop.received)
         if not (log_now or save_now or evaluate_now or preempted):
           continue
         values = jax.device_get(pending)
@@ -206,9 +209,10 @@ def run_stage(name: str, config, workdir: epath.PathLike, data: StageData
           if not math.isfinite(float(m["loss"])):
             checkpointer.wait()
             raise NonFiniteLossError(
-                f"{name}: the loss is {float(m['loss'])} at step {index}; training "
-                f"stopped. The last good checkpoint is step "
-                f"{checkpointer.latest_step()} in {checkpointer.directory}")
+              f"{name}: the loss is {float(m['loss'])} at step {index}; training "
+              f"stopped. The last good checkpoint is step "
+              f"{checkpointer.latest_step()} in {checkpointer.directory}"
+            )
         means = {k: float(np.mean([m[k] for _, m in values])) for k in values[-1][1]}
         means.update(throughput.measure(step))
         log.write(step, means)
@@ -220,9 +224,13 @@ def run_stage(name: str, config, workdir: epath.PathLike, data: StageData
         if save_now or preempted:
           checkpointer.save(state, iterator)
         if preempted:
-          logging.warning("%s: stopped by SIGTERM at step %d; checkpoint saved in %s; "
-                          "rerun the same command to resume", name, step,
-                          checkpointer.directory)
+          logging.warning(
+            "%s: stopped by SIGTERM at step %d; checkpoint saved in %s; "
+            "rerun the same command to resume",
+            name,
+            step,
+            checkpointer.directory,
+          )
           break
   finally:
     checkpointer.wait()
@@ -237,20 +245,21 @@ def check_config(config, stages: Iterable[str] = STAGES) -> None:
   if unknown:
     raise ValueError(f"unknown stages {unknown}; choose from {STAGES}")
   choices = {
-      "pretrain.mining": (config.pretrain.mining, losses.MININGS),
-      "finetune.loss": (config.finetune.loss, losses.CLASSIFICATION_LOSSES),
-      "finetune.init_from": (config.finetune.init_from, INIT_FROM),
-      "pretrain.schedule": (config.pretrain.schedule, optim.SCHEDULES),
-      "finetune.schedule": (config.finetune.schedule, optim.SCHEDULES),
+    "pretrain.mining": (config.pretrain.mining, losses.MININGS),
+    "finetune.loss": (config.finetune.loss, losses.CLASSIFICATION_LOSSES),
+    "finetune.init_from": (config.finetune.init_from, INIT_FROM),
+    "pretrain.schedule": (config.pretrain.schedule, optim.SCHEDULES),
+    "finetune.schedule": (config.finetune.schedule, optim.SCHEDULES),
   }
   for field, (value, allowed) in choices.items():
     if value not in allowed:
       raise ValueError(f"{field}={value!r}: choose one of {allowed}")
   positive = {
-      "pretrain.steps": config.pretrain.steps, "finetune.steps": config.finetune.steps,
-      "checkpoint.every_steps": config.checkpoint.every_steps,
-      "checkpoint.keep": config.checkpoint.keep,
-      "logging.every_steps": config.logging.every_steps,
+    "pretrain.steps": config.pretrain.steps,
+    "finetune.steps": config.finetune.steps,
+    "checkpoint.every_steps": config.checkpoint.every_steps,
+    "checkpoint.keep": config.checkpoint.keep,
+    "logging.every_steps": config.logging.every_steps,
   }
   for field, value in positive.items():
     if value < 1:
@@ -259,9 +268,9 @@ def check_config(config, stages: Iterable[str] = STAGES) -> None:
     sharding.process_batch_size(config.data[field], f"data.{field}")
 
 
-def train_and_evaluate(config, workdir: epath.PathLike,
-                       data: Mapping[str, StageData], stages: Iterable[str] = STAGES
-                       ) -> dict[str, StageResult]:
+def train_and_evaluate(
+  config, workdir: epath.PathLike, data: Mapping[str, StageData], stages: Iterable[str] = STAGES
+) -> dict[str, StageResult]:
   """Runs `stages` in order ("pretrain", "finetune"); stops early on SIGTERM.
 
   Args:

@@ -24,8 +24,9 @@ def _distance(x: jax.Array, y: jax.Array) -> jax.Array:
   return jnp.sqrt(jnp.maximum(jnp.sum((x - y) ** 2, axis=-1), 1e-12))
 
 
-def triplet_loss(anchor: jax.Array, positive: jax.Array, negative: jax.Array,
-                 margin: float) -> jax.Array:
+def triplet_loss(
+  anchor: jax.Array, positive: jax.Array, negative: jax.Array, margin: float
+) -> jax.Array:
   """Mean of max(‖a−p‖ − ‖a−n‖ + margin, 0) over the given triplets.
 
   Args:
@@ -36,8 +37,9 @@ def triplet_loss(anchor: jax.Array, positive: jax.Array, negative: jax.Array,
   return jnp.mean(jax.nn.relu(hinge))
 
 
-def batch_hard_triplet_loss(embeddings: jax.Array, labels: jax.Array, margin: float,
-                            anchor_mask: jax.Array | None = None) -> jax.Array:
+def batch_hard_triplet_loss(
+  embeddings: jax.Array, labels: jax.Array, margin: float, anchor_mask: jax.Array | None = None
+) -> jax.Array:
   """Batch-hard triplet loss (Hermans et al., 2017) over all rows of a batch.
 
   Each anchor takes its farthest same-label row (other than itself) as positive and
@@ -63,8 +65,7 @@ def batch_hard_triplet_loss(embeddings: jax.Array, labels: jax.Array, margin: fl
   valid = positive.any(axis=1) & negative.any(axis=1)
   if anchor_mask is not None:
     valid &= anchor_mask
-  hinge = jax.nn.relu(
-      jnp.where(valid, hardest_positive - hardest_negative + margin, 0.0))
+  hinge = jax.nn.relu(jnp.where(valid, hardest_positive - hardest_negative + margin, 0.0))
   return jnp.sum(hinge) / jnp.maximum(jnp.sum(valid), 1)
 
 
@@ -74,12 +75,14 @@ def _class_weights(labels: jax.Array, class_weights, num_classes: int) -> jax.Ar
   weights = jnp.asarray(class_weights, jnp.float32)
   if weights.shape != (num_classes,):
     raise ValueError(
-        f"class_weights needs one weight per class ({num_classes}), got {weights.shape}")
+      f"class_weights needs one weight per class ({num_classes}), got {weights.shape}"
+    )
   return weights[labels]
 
 
-def weighted_cross_entropy(logits: jax.Array, labels: jax.Array,
-                           class_weights=None, mask: jax.Array | None = None) -> jax.Array:
+def weighted_cross_entropy(
+  logits: jax.Array, labels: jax.Array, class_weights=None, mask: jax.Array | None = None
+) -> jax.Array:
   """Softmax cross-entropy Σ w_y·CE / Σ w_y (PyTorch's `CrossEntropyLoss(weight=)`).
 
   Args:
@@ -91,8 +94,13 @@ def weighted_cross_entropy(logits: jax.Array, labels: jax.Array,
   return focal_loss(logits, labels, gamma=0.0, class_weights=class_weights, mask=mask)
 
 
-def focal_loss(logits: jax.Array, labels: jax.Array, gamma: float = 2.0,
-               class_weights=None, mask: jax.Array | None = None) -> jax.Array:
+def focal_loss(
+  logits: jax.Array,
+  labels: jax.Array,
+  gamma: float = 2.0,
+  class_weights=None,
+  mask: jax.Array | None = None,
+) -> jax.Array:
   """Focal loss Σ w_y·(1 − p_y)^γ·CE / Σ w_y (Lin et al., 2017); γ = 0 is weighted CE.
 
   Args:
@@ -113,9 +121,15 @@ def focal_loss(logits: jax.Array, labels: jax.Array, gamma: float = 2.0,
   return jnp.sum(weights * per_example) / jnp.maximum(jnp.sum(weights), 1e-12)
 
 
-def classification_loss(name: str, logits: jax.Array, labels: jax.Array, *,
-                        class_weights=None, focal_gamma: float = 2.0,
-                        mask: jax.Array | None = None) -> jax.Array:
+def classification_loss(
+  name: str,
+  logits: jax.Array,
+  labels: jax.Array,
+  *,
+  class_weights=None,
+  focal_gamma: float = 2.0,
+  mask: jax.Array | None = None,
+) -> jax.Array:
   """The classification loss chosen by name: "cross_entropy" or "focal"."""
   if name == "cross_entropy":
     return weighted_cross_entropy(logits, labels, class_weights, mask)

@@ -26,11 +26,13 @@ def learning_rate_schedule(stage: Mapping) -> Callable[[int], float]:
     raise ValueError(f"schedule must be one of {SCHEDULES}, got {stage['schedule']!r}")
   if not 0 <= stage["warmup_steps"] <= stage["steps"]:
     raise ValueError(
-        f"warmup_steps={stage['warmup_steps']} must lie in [0, steps={stage['steps']}]")
+      f"warmup_steps={stage['warmup_steps']} must lie in [0, steps={stage['steps']}]"
+    )
   warmup, lr = stage["warmup_steps"], stage["lr"]
   if stage["schedule"] == "cosine":
-    decay = optax.cosine_decay_schedule(lr, max(stage["steps"] - warmup, 1),
-                                        alpha=stage["end_lr_factor"])
+    decay = optax.cosine_decay_schedule(
+      lr, max(stage["steps"] - warmup, 1), alpha=stage["end_lr_factor"]
+    )
   else:
     decay = optax.constant_schedule(lr)
   if not warmup:
@@ -63,10 +65,12 @@ def make_optimizer(stage: Mapping, params) -> optax.GradientTransformation:
   for name in trainable:
     factor = float(multipliers.get(name, 1.0))
     transforms[name] = optax.adamw(
-        lambda step, factor=factor: factor * base(step),
-        weight_decay=stage["weight_decay"], mask=decay_mask)
+      lambda step, factor=factor: factor * base(step),
+      weight_decay=stage["weight_decay"],
+      mask=decay_mask,
+    )
   labels = jax.tree.map(lambda name: name if name in trainable else FROZEN, groups)
   return optax.chain(
-      optax.clip_by_global_norm(stage["clip_norm"]),
-      optax.multi_transform(transforms, labels),
+    optax.clip_by_global_norm(stage["clip_norm"]),
+    optax.multi_transform(transforms, labels),
   )

@@ -32,8 +32,12 @@ class MetricsLog:
   def write(self, step: int, metrics: Mapping[str, float]) -> None:
     if not self._enabled:
       return
-    record = {"step": step, "stage": self.stage, "time": time.time(),
-              **{k: float(v) for k, v in metrics.items()}}
+    record = {
+      "step": step,
+      "stage": self.stage,
+      "time": time.time(),
+      **{k: float(v) for k, v in metrics.items()},
+    }
     self._jsonl.write(json.dumps(record) + "\n")
     self._jsonl.flush()
     for name, value in metrics.items():
@@ -69,15 +73,25 @@ class Throughput:
     now = time.perf_counter()
     rate = (step - self._step) / max(now - self._time, 1e-9)
     self._step, self._time = step, now
-    return {"steps_per_s": rate, "samples_per_s": rate * self.samples_per_step,
-            "eta_s": (self.total_steps - step) / max(rate, 1e-9)}
+    return {
+      "steps_per_s": rate,
+      "samples_per_s": rate * self.samples_per_step,
+      "eta_s": (self.total_steps - step) / max(rate, 1e-9),
+    }
 
 
-def log_progress(stage: str, step: int, total_steps: int, metrics: Mapping[str, float]
-                 ) -> None:
+def log_progress(stage: str, step: int, total_steps: int, metrics: Mapping[str, float]) -> None:
   """One absl INFO line: stage, step/total, scalars, steps/s, samples/s, ETA."""
-  scalars = " ".join(f"{k} {v:.4g}" for k, v in metrics.items()
-                     if k not in ("steps_per_s", "samples_per_s", "eta_s"))
-  logging.info("%s step %d/%d | %s | %.2f steps/s %.1f samples/s | ETA %s", stage,
-               step, total_steps, scalars, metrics["steps_per_s"],
-               metrics["samples_per_s"], format_duration(metrics["eta_s"]))
+  scalars = " ".join(
+    f"{k} {v:.4g}" for k, v in metrics.items() if k not in ("steps_per_s", "samples_per_s", "eta_s")
+  )
+  logging.info(
+    "%s step %d/%d | %s | %.2f steps/s %.1f samples/s | ETA %s",
+    stage,
+    step,
+    total_steps,
+    scalars,
+    metrics["steps_per_s"],
+    metrics["samples_per_s"],
+    format_duration(metrics["eta_s"]),
+  )

@@ -27,8 +27,10 @@ def initialize_distributed(config: Mapping) -> None:
   if dist["cpu_collectives"]:
     jax.config.update("jax_cpu_collectives_implementation", dist["cpu_collectives"])
   jax.distributed.initialize(
-      coordinator_address=dist["coordinator_address"],
-      num_processes=dist["num_processes"], process_id=dist["process_id"])
+    coordinator_address=dist["coordinator_address"],
+    num_processes=dist["num_processes"],
+    process_id=dist["process_id"],
+  )
 
 
 def make_mesh() -> Mesh:
@@ -51,8 +53,9 @@ def process_batch_size(global_batch_size: int, what: str = "batch_size") -> int:
   devices = jax.device_count()
   if global_batch_size % devices:
     raise ValueError(
-        f"{what}={global_batch_size} must be a multiple of the {devices} devices "
-        f"({jax.process_count()} process(es))")
+      f"{what}={global_batch_size} must be a multiple of the {devices} devices "
+      f"({jax.process_count()} process(es))"
+    )
   return global_batch_size // jax.process_count()
 
 
@@ -63,5 +66,5 @@ def global_batch(local_batch, mesh: Mesh):
   """
   sharding = batch_sharding(mesh)
   return jax.tree.map(
-      lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)),
-      local_batch)
+    lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), local_batch
+  )

@@ -59,8 +59,9 @@ def build_model(model_config: Mapping, seed: int) -> tuple[ModelParts, nnx.State
   train_graphdef, params, rng_state, other = nnx.split(model, nnx.Param, nnx.RngState, ...)
   if jax.tree.leaves(other):
     raise ValueError(
-        "the training state holds only nnx.Param and nnx.RngState variables; the model "
-        f"also has {sorted({type(v).__name__ for v in jax.tree.leaves(other, is_leaf=lambda x: isinstance(x, nnx.Variable))})}")
+      "the training state holds only nnx.Param and nnx.RngState variables; the model "
+      f"also has {sorted({type(v).__name__ for v in jax.tree.leaves(other, is_leaf=lambda x: isinstance(x, nnx.Variable))})}"
+    )
   model.eval()
   eval_graphdef = nnx.split(model, nnx.Param, nnx.RngState, ...)[0]
   return ModelParts(train_graphdef, eval_graphdef, rng_state), params
@@ -76,12 +77,16 @@ def merge_model(parts: ModelParts, params: nnx.State, rng: jax.Array | None) -> 
   return model
 
 
-def create_train_state(params: nnx.State, tx: optax.GradientTransformation,
-                       seed: int) -> TrainState:
+def create_train_state(
+  params: nnx.State, tx: optax.GradientTransformation, seed: int
+) -> TrainState:
   """Step 0 with fresh optimizer state and the base key `PRNGKey(seed)`."""
   return TrainState(
-      step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
-      rng=jax.random.PRNGKey(seed))
+    step=jnp.zeros((), jnp.int32),
+    params=params,
+    opt_state=tx.init(params),
+    rng=jax.random.PRNGKey(seed),
+  )
 
 
 def transplant(params: nnx.State, source: nnx.State, groups: tuple[str, ...]) -> nnx.State:

@@ -72,23 +72,32 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   VERSION = tfds.core.Version("1.2.0")
   RELEASE_NOTES = {
-      "1.0.0": "Initial release: per-subject splits, array_record.",
-      "1.1.0": "Per-trial files hold window_motion (hard-negative sampling); the "
-               "synthetic MECG plants twitches.",
-      "1.2.0": "ecg_features gain hr_rise_bpm (7 features): the largest rise of the "
-               "HR (mean over a second after a time minus the second before) within "
-               "0.5 s of the window centre.",
+    "1.0.0": "Initial release: per-subject splits, array_record.",
+    "1.1.0": "Per-trial files hold window_motion (hard-negative sampling); the "
+    "synthetic MECG plants twitches.",
+    "1.2.0": "ecg_features gain hr_rise_bpm (7 features): the largest rise of the "
+    "HR (mean over a second after a time minus the second before) within "
+    "0.5 s of the window centre.",
   }
   BUILDER_CONFIGS = [
-      MecgConfig(name="default", description=(
-          "0.5 s windows (75 frames at 150 fps) every 15 frames; 8 onset-referenced "
-          "flow fields at 32x32 (computed at 64x64); 2 s of ECG at 250 Hz; HR/HRS at "
-          "25 Hz.")),
-      MecgConfig(name="tiny", description=(
-          "Test size: 75-frame windows every 15 frames; 4 flow fields at 16x16 (from "
-          "32x32 crops); 2 s of ECG at 32 Hz (64 samples); HR/HRS at 8 Hz."),
-          spec=windows.WindowSpec(flow_frames=4, roi_size=32, flow_size=16,
-                                  ecg_rate_hz=32.0, hr_rate_hz=8.0)),
+    MecgConfig(
+      name="default",
+      description=(
+        "0.5 s windows (75 frames at 150 fps) every 15 frames; 8 onset-referenced "
+        "flow fields at 32x32 (computed at 64x64); 2 s of ECG at 250 Hz; HR/HRS at "
+        "25 Hz."
+      ),
+    ),
+    MecgConfig(
+      name="tiny",
+      description=(
+        "Test size: 75-frame windows every 15 frames; 4 flow fields at 16x16 (from "
+        "32x32 crops); 2 s of ECG at 32 Hz (64 samples); HR/HRS at 8 Hz."
+      ),
+      spec=windows.WindowSpec(
+        flow_frames=4, roi_size=32, flow_size=16, ecg_rate_hz=32.0, hr_rate_hz=8.0
+      ),
+    ),
   ]
   MANUAL_DOWNLOAD_INSTRUCTIONS = """\
   MECG is released only on signed request by its authors (Ma et al., CMCL-Net).
@@ -102,8 +111,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   def __init__(self, *, num_workers: int | None = None, file_format=None, **kwargs):
     """Like any TFDS builder; `num_workers` processes generate trials in parallel."""
     super().__init__(file_format=file_format or "array_record", **kwargs)
-    self._num_workers = num_workers or int(os.environ.get(WORKERS_ENV) or 0) or (
-        os.cpu_count() or 1)
+    self._num_workers = (
+      num_workers or int(os.environ.get(WORKERS_ENV) or 0) or (os.cpu_count() or 1)
+    )
     self._use_beam = False
     self._runner = None
     self._build = None
@@ -112,36 +122,49 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     spec = self.builder_config.spec
     flow = (spec.flow_frames, spec.flow_size, spec.flow_size, 2)
     return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            "flow": tfds.features.Tensor(shape=flow, dtype=np.float16, doc=(
-                "(T, S, S, 2) flow (dx, dy) from the window's first face crop to T "
-                "evenly spaced later crops, pixels of the roi crop")),
-            "ecg": tfds.features.Tensor(shape=(spec.ecg_length,), dtype=np.float32,
-                                        doc="(L,) band-passed ECG centred on the window, mV"),
-            "ecg_features": tfds.features.Tensor(
-                shape=(len(WINDOW_FEATURE_NAMES),), dtype=np.float32,
-                doc="window_features in the order " + ", ".join(WINDOW_FEATURE_NAMES)),
-            "hr_bpm": tfds.features.Tensor(shape=(spec.hr_length,), dtype=np.float32,
-                                           doc="heart rate over the ECG context, bpm"),
-            "hrs_bpm_per_s": tfds.features.Tensor(
-                shape=(spec.hr_length,), dtype=np.float32,
-                doc="heart-rate slope |dHR/dt| over the ECG context, bpm/s"),
-            "label": tfds.features.ClassLabel(names=["non_me", "me"]),
-            "kind": tfds.features.ClassLabel(names=list(windows.KINDS)),
-            "apex_frame": tfds.features.Scalar(dtype=np.int32, doc="-1 if none"),
-            "expression_row": tfds.features.Scalar(dtype=np.int32,
-                                                   doc="coding-file row, -1 if none"),
-            "emotion": tfds.features.Text(doc="emotion of the window's expression"),
-            "clip_emotion": tfds.features.Text(doc="emotion of the clip watched"),
-            "subject": tfds.features.Text(doc="pseudonymised subject id"),
-            "trial": tfds.features.Text(doc="<subject id>/<marker>"),
-            "start_frame": tfds.features.Scalar(dtype=np.int32),
-            "end_frame": tfds.features.Scalar(dtype=np.int32, doc="exclusive"),
-            "ecg_padded": tfds.features.Scalar(dtype=np.bool_,
-                                               doc="ECG context partly unrecorded"),
-        }),
-        disable_shuffling=True,
-        homepage="https://github.com/cmcl-jax/cmcl_jax",
+      features=tfds.features.FeaturesDict(
+        {
+          "flow": tfds.features.Tensor(
+            shape=flow,
+            dtype=np.float16,
+            doc=(
+              "(T, S, S, 2) flow (dx, dy) from the window's first face crop to T "
+              "evenly spaced later crops, pixels of the roi crop"
+            ),
+          ),
+          "ecg": tfds.features.Tensor(
+            shape=(spec.ecg_length,),
+            dtype=np.float32,
+            doc="(L,) band-passed ECG centred on the window, mV",
+          ),
+          "ecg_features": tfds.features.Tensor(
+            shape=(len(WINDOW_FEATURE_NAMES),),
+            dtype=np.float32,
+            doc="window_features in the order " + ", ".join(WINDOW_FEATURE_NAMES),
+          ),
+          "hr_bpm": tfds.features.Tensor(
+            shape=(spec.hr_length,), dtype=np.float32, doc="heart rate over the ECG context, bpm"
+          ),
+          "hrs_bpm_per_s": tfds.features.Tensor(
+            shape=(spec.hr_length,),
+            dtype=np.float32,
+            doc="heart-rate slope |dHR/dt| over the ECG context, bpm/s",
+          ),
+          "label": tfds.features.ClassLabel(names=["non_me", "me"]),
+          "kind": tfds.features.ClassLabel(names=list(windows.KINDS)),
+          "apex_frame": tfds.features.Scalar(dtype=np.int32, doc="-1 if none"),
+          "expression_row": tfds.features.Scalar(dtype=np.int32, doc="coding-file row, -1 if none"),
+          "emotion": tfds.features.Text(doc="emotion of the window's expression"),
+          "clip_emotion": tfds.features.Text(doc="emotion of the clip watched"),
+          "subject": tfds.features.Text(doc="pseudonymised subject id"),
+          "trial": tfds.features.Text(doc="<subject id>/<marker>"),
+          "start_frame": tfds.features.Scalar(dtype=np.int32),
+          "end_frame": tfds.features.Scalar(dtype=np.int32, doc="exclusive"),
+          "ecg_padded": tfds.features.Scalar(dtype=np.bool_, doc="ECG context partly unrecorded"),
+        }
+      ),
+      disable_shuffling=True,
+      homepage="https://github.com/cmcl-jax/cmcl_jax",
     )
 
   def _download_and_prepare(self, dl_manager, download_config):
@@ -158,7 +181,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     spec = self.builder_config.spec
     raw = layout_lib.discover(dl_manager.manual_dir)
     names = pseudonyms_lib.Pseudonyms.load_or_create(
-        dl_manager.manual_dir, raw.subjects, enabled=self.builder_config.pseudonymize)
+      dl_manager.manual_dir, raw.subjects, enabled=self.builder_config.pseudonymize
+    )
     data_dir = os.fspath(self.data_dir)
     tasks = collections.defaultdict(list)
     taken = set()
@@ -176,30 +200,49 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       else:
         fps = info.fps
         if info.frame_count < spec.window_frames:
-          skip = ("video_too_short", f"{info.frame_count} frames, a window needs "
-                  f"{spec.window_frames}")
+          skip = (
+            "video_too_short",
+            f"{info.frame_count} frames, a window needs {spec.window_frames}",
+          )
         elif trial.ecg is None:
           skip = ("ecg_missing", f"no ECG recording found for {trial.name}")
       if skip:
-        record = {"trial": trial_id, "subject": subject, "marker": trial.marker,
-                  "clip_emotion": trial.emotion, "video": names.scrub(trial.name),
-                  "status": "skipped", "reason": skip[0], "message": names.scrub(skip[1]),
-                  "expressions": [dataclasses.asdict(windows.Interval.from_expression(e, fps))
-                                  for e in trial.expressions]}
+        record = {
+          "trial": trial_id,
+          "subject": subject,
+          "marker": trial.marker,
+          "clip_emotion": trial.emotion,
+          "video": names.scrub(trial.name),
+          "status": "skipped",
+          "reason": skip[0],
+          "message": names.scrub(skip[1]),
+          "expressions": [
+            dataclasses.asdict(windows.Interval.from_expression(e, fps)) for e in trial.expressions
+          ],
+        }
         trials_lib.write_trial(data_dir, window_examples.TrialResult([], record, {}))
         continue
-      tasks[subject].append(window_examples.TrialTask(
-          trial, trial_id, subject, info.frame_count, info.fps, spec))
+      tasks[subject].append(
+        window_examples.TrialTask(trial, trial_id, subject, info.frame_count, info.fps, spec)
+      )
     if not tasks:
-      raise ValueError(f"{dl_manager.manual_dir}: no trial has a readable video long enough "
-                       f"for a window and an ECG recording; see {data_dir}/trials/*.json")
+      raise ValueError(
+        f"{dl_manager.manual_dir}: no trial has a readable video long enough "
+        f"for a window and an ECG recording; see {data_dir}/trials/*.json"
+      )
     for subject, split_tasks in tasks.items():  # the order keys (and Beam) keep
       split_tasks.sort(key=lambda task: task.trial_id)
-      tasks[subject] = [dataclasses.replace(task, first_key=j * window_examples.KEY_STRIDE)
-                        for j, task in enumerate(split_tasks)]
+      tasks[subject] = [
+        dataclasses.replace(task, first_key=j * window_examples.KEY_STRIDE)
+        for j, task in enumerate(split_tasks)
+      ]
     ordered = [task for subject in tasks for task in tasks[subject]]
-    self._build = {"raw": raw, "names": names, "subjects": list(tasks),
-                   "order": [task.trial_id for task in ordered]}
+    self._build = {
+      "raw": raw,
+      "names": names,
+      "subjects": list(tasks),
+      "order": [task.trial_id for task in ordered],
+    }
     if self._use_beam:
       return {s: self._generate_examples(s, split_tasks) for s, split_tasks in tasks.items()}
     self._runner = _TrialRunner(ordered, data_dir, names.scrub, self._num_workers)
@@ -215,9 +258,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     data_dir = os.fspath(self.data_dir)
     scrub = self._build["names"].scrub
     if self._use_beam:
-      return (f"Trials_{split}" >> beam.Create(list(tasks))
-              | f"Windows_{split}" >> beam.FlatMap(trials_lib.run_trial, data_dir=data_dir,
-                                                   scrub=scrub))
+      return f"Trials_{split}" >> beam.Create(list(tasks)) | f"Windows_{split}" >> beam.FlatMap(
+        trials_lib.run_trial, data_dir=data_dir, scrub=scrub
+      )
     return self._generate_local(split, tasks)
 
   def _generate_local(self, split, task_indices):
@@ -227,22 +270,36 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       count += len(examples)
       yield from examples
     if not count:
-      raise ValueError(f"split {split}: no trial of this subject gave a window; the reasons "
-                       f"are in {self.data_dir}/trials/*.json")
+      raise ValueError(
+        f"split {split}: no trial of this subject gave a window; the reasons "
+        f"are in {self.data_dir}/trials/*.json"
+      )
 
   def _write_report(self):
     """trials.json and the build report, from the trial records all workers wrote."""
     records = trials_lib.read_records(self.data_dir)
-    splits = {s: [t for t in self._build["order"]
-                  if records[t]["subject"] == s and records[t]["status"] == "used"]
-              for s in self._build["subjects"]}
+    splits = {
+      s: [
+        t
+        for t in self._build["order"]
+        if records[t]["subject"] == s and records[t]["status"] == "used"
+      ]
+      for s in self._build["subjects"]
+    }
     data_dir = epath.Path(self.data_dir)
     (data_dir / trials_lib.TRIALS_INDEX).write_text(json.dumps({"splits": splits}, indent=1))
     report = build_report.build_report(
-        self._build["raw"], records, splits, self._build["names"].scrub,
-        header={"name": self.name, "config": self.builder_config.name,
-                "version": str(self.version), "spec": dataclasses.asdict(
-                    self.builder_config.spec)})
+      self._build["raw"],
+      records,
+      splits,
+      self._build["names"].scrub,
+      header={
+        "name": self.name,
+        "config": self.builder_config.name,
+        "version": str(self.version),
+        "spec": dataclasses.asdict(self.builder_config.spec),
+      },
+    )
     build_report.write_report(data_dir, report)
 
 
@@ -260,17 +317,18 @@ class _TrialRunner:
     self._executor = None
     if num_workers > 1:
       self._executor = concurrent.futures.ProcessPoolExecutor(
-          num_workers, mp_context=multiprocessing.get_context("spawn"))
+        num_workers, mp_context=multiprocessing.get_context("spawn")
+      )
     self._lookahead = LOOKAHEAD_PER_WORKER * num_workers
     self._pending = collections.deque()
     self._next = 0
     self._bar = tqdm(total=len(tasks), unit="trial", desc="mecg trials")
 
   def _submit(self):
-    while self._executor and self._next < len(self._tasks) and (
-        len(self._pending) < self._lookahead):
-      future = self._executor.submit(trials_lib.run_trial, self._tasks[self._next],
-                                     *self._args)
+    while (
+      self._executor and self._next < len(self._tasks) and (len(self._pending) < self._lookahead)
+    ):
+      future = self._executor.submit(trials_lib.run_trial, self._tasks[self._next], *self._args)
       self._pending.append((self._next, future))
       self._next += 1
 

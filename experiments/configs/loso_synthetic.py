@@ -32,8 +32,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     encoder.dim = 32
     encoder.depth = 1
     encoder.num_heads = 2
-    config.model.heads = dict(projection_dim=32, projection_hidden_dim=64,
-                              classifier_hidden_dim=32, classifier_dropout=0.1)
+    config.model.heads = dict(
+      projection_dim=32, projection_hidden_dim=64, classifier_hidden_dim=32, classifier_dropout=0.1
+    )
 
   config.data.pretrain_batch_size = 8 if runlocal else 16
   config.data.finetune_batch_size = 8 if runlocal else 32
@@ -78,22 +79,22 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.logging = dict(every_steps=2 if runlocal else 50)
 
   config.loso = dict(
-      variants=("video", "ecg", "both"),
-      folds="",  # "" → every subject; "s1,s2" → only these held-out subjects
-      score_batch_size=64,
-      compilation_cache=True,  # <workdir>/jax_cache: folds after the first skip XLA
-      spotting=dict(
-          smoothing_frames=4.0,  # Gaussian σ of the per-frame score curve
-          # A clip is 2·26 + 1 = 53 frames (0.35 s at 150 fps): IoU ≥ 0.5 with any
-          # centred ME of 0.2–0.5 s (30–75 frames).
-          half_width_frames=26,
-          min_distance_frames=75,  # one candidate per 0.5 s at most
-          threshold=0.5,  # on P(ME); used as is when choose_threshold is False
-          # Or: each fold picks the threshold of best F1 on its training subjects.
-          choose_threshold=False,  # True picked 0.95 on the dev fold (fitted scores)
-          threshold_grid=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95),
-          centre="run",  # clip centre: midpoint of the above-threshold run
-      ),
-      ccf=dict(eta=2.0, sweep=(1.3, 1.5, 1.7, 1.9, 2.0, 2.1, 2.3)),
+    variants=("video", "ecg", "both"),
+    folds="",  # "" → every subject; "s1,s2" → only these held-out subjects
+    score_batch_size=64,
+    compilation_cache=True,  # <workdir>/jax_cache: folds after the first skip XLA
+    spotting=dict(
+      smoothing_frames=4.0,  # Gaussian σ of the per-frame score curve
+      # A clip is 2·26 + 1 = 53 frames (0.35 s at 150 fps): IoU ≥ 0.5 with any
+      # centred ME of 0.2–0.5 s (30–75 frames).
+      half_width_frames=26,
+      min_distance_frames=75,  # one candidate per 0.5 s at most
+      threshold=0.5,  # on P(ME); used as is when choose_threshold is False
+      # Or: each fold picks the threshold of best F1 on its training subjects.
+      choose_threshold=False,  # True picked 0.95 on the dev fold (fitted scores)
+      threshold_grid=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95),
+      centre="run",  # clip centre: midpoint of the above-threshold run
+    ),
+    ccf=dict(eta=2.0, sweep=(1.3, 1.5, 1.7, 1.9, 2.0, 2.1, 2.3)),
   )
   return config

@@ -27,16 +27,21 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # mecg/default windows: 8 flow fields at 32² → backbone map (4, 8, 8), 32 tokens;
   # 500 ECG samples / patch 5 → 100 tokens; 7 HRV features.
   config.model.encoder.update(
-      flow_shape=(8, 32, 32),
-      video_strides=((1, 2, 2), (2, 2, 2), (1, 1, 1), (1, 1, 1)),
-      ecg_length=500, ecg_patch=5, ecg_num_features=7)
+    flow_shape=(8, 32, 32),
+    video_strides=((1, 2, 2), (2, 2, 2), (1, 1, 1), (1, 1, 1)),
+    ecg_length=500,
+    ecg_patch=5,
+    ecg_num_features=7,
+  )
   if not runlocal:
-    config.data.update(pretrain_batch_size=256, finetune_batch_size=512,
-                       eval_batch_size=1024, worker_count=8)
+    config.data.update(
+      pretrain_batch_size=256, finetune_batch_size=512, eval_batch_size=1024, worker_count=8
+    )
     # Square-root LR scaling from the synthetic batches (32 triplets / 64 windows).
     config.pretrain.update(steps=20_000, warmup_steps=1000, lr=1e-3 * (256 / 32) ** 0.5)
-    config.finetune.update(steps=20_000, warmup_steps=1000, lr=5e-4 * (512 / 64) ** 0.5,
-                           eval_every_steps=2000)
+    config.finetune.update(
+      steps=20_000, warmup_steps=1000, lr=5e-4 * (512 / 64) ** 0.5, eval_every_steps=2000
+    )
     config.checkpoint.every_steps = 1000
     config.logging.every_steps = 100
   return config

@@ -96,8 +96,10 @@ class SyntheticConfig:
 
   def __post_init__(self):
     if not 1 <= self.trials_per_subject <= 48:
-      raise ValueError(f"trials_per_subject={self.trials_per_subject}: expected 1…48 "
-                       "(one trial per clip marker 101…148)")
+      raise ValueError(
+        f"trials_per_subject={self.trials_per_subject}: expected 1…48 "
+        "(one trial per clip marker 101…148)"
+      )
     if self.num_subjects < 1:
       raise ValueError(f"num_subjects={self.num_subjects}: expected ≥ 1")
     if self.ecg_format not in ("npz", "csv"):
@@ -111,12 +113,21 @@ class SyntheticConfig:
 
 
 PRESETS = {
-    "tiny": SyntheticConfig(num_subjects=3, trials_per_subject=2, trial_seconds=10.0,
-                            rest_seconds=3.0, frame_height=96, frame_width=96,
-                            micro_per_trial=2.5, min_gap_s=1.5, twitches_per_minute=12.0),
-    "demo": SyntheticConfig(num_subjects=4),
-    "stress": SyntheticConfig(num_subjects=20, trials_per_subject=12, trial_seconds=60.0,
-                              frame_height=160, frame_width=160),
+  "tiny": SyntheticConfig(
+    num_subjects=3,
+    trials_per_subject=2,
+    trial_seconds=10.0,
+    rest_seconds=3.0,
+    frame_height=96,
+    frame_width=96,
+    micro_per_trial=2.5,
+    min_gap_s=1.5,
+    twitches_per_minute=12.0,
+  ),
+  "demo": SyntheticConfig(num_subjects=4),
+  "stress": SyntheticConfig(
+    num_subjects=20, trials_per_subject=12, trial_seconds=60.0, frame_height=160, frame_width=160
+  ),
 }
 
 

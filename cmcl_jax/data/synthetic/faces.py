@@ -27,17 +27,17 @@ _MOUTH_CORNERS = ((-0.13, 0.27), (0.13, 0.27))
 
 # Action unit → [(landmark, direction (dx, dy), blob width in face widths)].
 _AU_BLOBS = {
-    "AU1": [(p, (0.0, -1.0), 0.07) for p in _INNER_BROWS],
-    "AU2": [(p, (0.0, -1.0), 0.07) for p in _OUTER_BROWS],
-    "AU4": [(p, (-0.5 * np.sign(p[0]), 1.0), 0.08) for p in _INNER_BROWS],
-    "AU6": [(p, (0.0, -1.0), 0.09) for p in _CHEEKS],
-    "AU7": [(p, (0.0, -1.0), 0.05) for p in _LOWER_LIDS],
-    "AU9": [(p, (0.0, -1.0), 0.05) for p in _NOSE_SIDES],
-    "AU10": [((0.0, 0.22), (0.0, -1.0), 0.07)],
-    "AU12": [(p, (0.7 * np.sign(p[0]), -0.7), 0.06) for p in _MOUTH_CORNERS],
-    "AU14": [(p, (-np.sign(p[0]), 0.0), 0.05) for p in _MOUTH_CORNERS],
-    "AU15": [(p, (0.0, 1.0), 0.06) for p in _MOUTH_CORNERS],
-    "AU17": [((0.0, 0.4), (0.0, -1.0), 0.08)],
+  "AU1": [(p, (0.0, -1.0), 0.07) for p in _INNER_BROWS],
+  "AU2": [(p, (0.0, -1.0), 0.07) for p in _OUTER_BROWS],
+  "AU4": [(p, (-0.5 * np.sign(p[0]), 1.0), 0.08) for p in _INNER_BROWS],
+  "AU6": [(p, (0.0, -1.0), 0.09) for p in _CHEEKS],
+  "AU7": [(p, (0.0, -1.0), 0.05) for p in _LOWER_LIDS],
+  "AU9": [(p, (0.0, -1.0), 0.05) for p in _NOSE_SIDES],
+  "AU10": [((0.0, 0.22), (0.0, -1.0), 0.07)],
+  "AU12": [(p, (0.7 * np.sign(p[0]), -0.7), 0.06) for p in _MOUTH_CORNERS],
+  "AU14": [(p, (-np.sign(p[0]), 0.0), 0.05) for p in _MOUTH_CORNERS],
+  "AU15": [(p, (0.0, 1.0), 0.06) for p in _MOUTH_CORNERS],
+  "AU17": [((0.0, 0.4), (0.0, -1.0), 0.08)],
 }
 ACTION_UNITS = tuple(_AU_BLOBS)
 
@@ -70,8 +70,7 @@ def make_face(height: int, width: int, rng: np.random.Generator) -> FaceModel:
   skin = np.array([rng.uniform(120, 170), rng.uniform(140, 185), rng.uniform(175, 225)])
 
   def at(point):
-    return (int(round(centre[0] + point[0] * face_w)),
-            int(round(centre[1] + point[1] * face_h)))
+    return (int(round(centre[0] + point[0] * face_w)), int(round(centre[1] + point[1] * face_h)))
 
   def size(fraction_w, fraction_h):
     return (max(1, int(round(fraction_w * face_w))), max(1, int(round(fraction_h * face_h))))
@@ -106,7 +105,7 @@ def make_face(height: int, width: int, rng: np.random.Generator) -> FaceModel:
     for point, direction, width_fraction in blobs:
       px, py = at(point)
       sigma = width_fraction * face_w
-      weight = np.exp(-((xs - px) ** 2 + (ys - py) ** 2) / (2 * sigma ** 2))
+      weight = np.exp(-((xs - px) ** 2 + (ys - py) ** 2) / (2 * sigma**2))
       norm = np.hypot(*direction)
       field[..., 0] += weight * direction[0] / norm
       field[..., 1] += weight * direction[1] / norm
@@ -115,13 +114,15 @@ def make_face(height: int, width: int, rng: np.random.Generator) -> FaceModel:
   return FaceModel(image, closed - image, fields, box)
 
 
-def expression_profile(times_s: np.ndarray, onset_s: float, apex_s: float,
-                       offset_s: float) -> np.ndarray:
+def expression_profile(
+  times_s: np.ndarray, onset_s: float, apex_s: float, offset_s: float
+) -> np.ndarray:
   """Intensity 0→1→0: raised-cosine rise onset→apex, raised-cosine fall apex→offset."""
   rise = np.clip((times_s - onset_s) / max(apex_s - onset_s, 1e-6), 0, 1)
   fall = np.clip((offset_s - times_s) / max(offset_s - apex_s, 1e-6), 0, 1)
-  return np.where(times_s <= apex_s, 0.5 - 0.5 * np.cos(np.pi * rise),
-                  0.5 - 0.5 * np.cos(np.pi * fall)).astype(np.float32)
+  return np.where(
+    times_s <= apex_s, 0.5 - 0.5 * np.cos(np.pi * rise), 0.5 - 0.5 * np.cos(np.pi * fall)
+  ).astype(np.float32)
 
 
 def _pulse(times_s, start_s, end_s):
@@ -136,8 +137,14 @@ def _step(times_s, start_s, end_s):
   return (0.5 - 0.5 * np.cos(np.pi * phase)).astype(np.float32)
 
 
-def render_trial(face: FaceModel, plan: TrialPlan, num_frames: int, fps: float,
-                 sensor_noise_gray: float, rng: np.random.Generator) -> Iterator[np.ndarray]:
+def render_trial(
+  face: FaceModel,
+  plan: TrialPlan,
+  num_frames: int,
+  fps: float,
+  sensor_noise_gray: float,
+  rng: np.random.Generator,
+) -> Iterator[np.ndarray]:
   """Yields the trial's frames, (H, W, 3) uint8 BGR, one at a time.
 
   Frame i shows time i / fps: every planted expression's (and twitch's) AU motion at its profile's
@@ -146,11 +153,13 @@ def render_trial(face: FaceModel, plan: TrialPlan, num_frames: int, fps: float,
   """
   height, width = face.open_eyes.shape[:2]
   times = np.arange(num_frames) / fps
-  expression_weights = [(expression_profile(times, e.onset_s, e.apex_s, e.offset_s)
-                         * e.amplitude_px,
-                         sum(face.au_fields[u] for u in e.action_units)
-                         / len(e.action_units) ** 0.5)
-                        for e in plan.expressions + plan.twitches]
+  expression_weights = [
+    (
+      expression_profile(times, e.onset_s, e.apex_s, e.offset_s) * e.amplitude_px,
+      sum(face.au_fields[u] for u in e.action_units) / len(e.action_units) ** 0.5,
+    )
+    for e in plan.expressions + plan.twitches
+  ]
   blink = np.zeros(num_frames, np.float32)
   gain = np.ones(num_frames, np.float32)
   sway_phase = rng.uniform(0, 2 * np.pi, 2)
@@ -172,8 +181,12 @@ def render_trial(face: FaceModel, plan: TrialPlan, num_frames: int, fps: float,
       if intensity[index] > 0:
         displacement += intensity[index] * field
     source = face.open_eyes + blink[index] * face.blink_delta if blink[index] else face.open_eyes
-    frame = cv2.remap(source, xs - displacement[..., 0] - head[index, 0],
-                      ys - displacement[..., 1] - head[index, 1],
-                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    frame = cv2.remap(
+      source,
+      xs - displacement[..., 0] - head[index, 0],
+      ys - displacement[..., 1] - head[index, 1],
+      cv2.INTER_LINEAR,
+      borderMode=cv2.BORDER_REFLECT,
+    )
     frame = frame * gain[index] + noise_bank[(noise_start + 7 * index) % _NOISE_BANK]
     yield np.clip(frame, 0, 255).astype(np.uint8)

@@ -35,8 +35,7 @@ CODING_FILE_NAME = "coding_file.xlsx"
 GROUND_TRUTH_NAME = "ground_truth.json"
 
 
-def generate(out_dir, config: SyntheticConfig, seed: int = 0,
-             progress: bool = True) -> dict:
+def generate(out_dir, config: SyntheticConfig, seed: int = 0, progress: bool = True) -> dict:
   """Writes the raw layout of a synthetic MECG and returns its ground truth.
 
   Args:
@@ -52,8 +51,12 @@ def generate(out_dir, config: SyntheticConfig, seed: int = 0,
   (out_dir / "ground_truth").mkdir(parents=True, exist_ok=True)
   subject_rngs = np.random.default_rng(seed).spawn(config.num_subjects)
   subjects, coded = [], []
-  bar = tqdm(total=config.num_subjects * config.trials_per_subject, unit="trial",
-             desc="synthesize", disable=not progress)
+  bar = tqdm(
+    total=config.num_subjects * config.trials_per_subject,
+    unit="trial",
+    desc="synthesize",
+    disable=not progress,
+  )
   for number, rng in enumerate(subject_rngs, start=1):
     subject = f"subj{number:02d}"
     record, expressions = _write_subject(out_dir, config, subject, rng, bar)
@@ -62,9 +65,13 @@ def generate(out_dir, config: SyntheticConfig, seed: int = 0,
   bar.close()
   coded = [dataclasses.replace(e, row=row) for row, e in enumerate(coded, start=2)]
   coding.write_coding_file(coded, out_dir / CODING_FILE_NAME)
-  truth = {"generator": "cmcl_jax.data.synthetic", "seed": seed,
-           "config": dataclasses.asdict(config), "coding_file": CODING_FILE_NAME,
-           "subjects": subjects}
+  truth = {
+    "generator": "cmcl_jax.data.synthetic",
+    "seed": seed,
+    "config": dataclasses.asdict(config),
+    "coding_file": CODING_FILE_NAME,
+    "subjects": subjects,
+  }
   (out_dir / GROUND_TRUTH_NAME).write_text(json.dumps(truth, indent=1))
   if progress:
     print(unplaced_summary(truth))
@@ -75,13 +82,13 @@ def unplaced_summary(truth: dict) -> str:
   """One line: planted events by kind, and the drawn ones that did not fit."""
   trials = [t for s in truth["subjects"] for t in s["trials"]]
   kinds = ("micro", "macro", "twitch")
-  planted = collections.Counter(e["kind"] for t in trials
-                                for e in t["expressions"] + t["twitches"])
+  planted = collections.Counter(e["kind"] for t in trials for e in t["expressions"] + t["twitches"])
   unplaced = {k: sum(t.get("unplaced", {}).get(k, 0) for t in trials) for k in kinds}
   line = "planted: " + ", ".join(f"{planted[k]} {k}" for k in kinds)
   if any(unplaced.values()):
-    line += ("; drawn but not planted for lack of room (min_gap_s): "
-             + ", ".join(f"{unplaced[k]} {k}" for k in kinds if unplaced[k]))
+    line += "; drawn but not planted for lack of room (min_gap_s): " + ", ".join(
+      f"{unplaced[k]} {k}" for k in kinds if unplaced[k]
+    )
   return line
 
 
@@ -106,61 +113,96 @@ def _write_subject(out_dir, config, subject, rng, bar):
   plans = schedule.plan_subject_trials(config, subject, rng)
   num_frames = int(round(config.trial_seconds * config.fps))
   trial_starts = config.rest_seconds + np.arange(len(plans)) * (
-      config.trial_seconds + config.rest_seconds)
+    config.trial_seconds + config.rest_seconds
+  )
   duration_s = float(trial_starts[-1] + config.trial_seconds + config.rest_seconds)
 
-  responses = [(start + e.apex_s + e.hr_latency_s, e.hr_size_bpm)
-               for start, plan in zip(trial_starts, plans)
-               for e in plan.expressions if e.hr_response]
+  responses = [
+    (start + e.apex_s + e.hr_latency_s, e.hr_size_bpm)
+    for start, plan in zip(trial_starts, plans)
+    for e in plan.expressions
+    if e.hr_response
+  ]
   times, sizes = zip(*responses) if responses else ((), ())
   planted_heart = heart.plan_heart(config, duration_s, times, sizes, rng)
-  ecg = simulate_ecg(planted_heart.beats_s, duration_s, config.ecg_sampling_rate,
-                     noise=EcgNoise().scaled(config.ecg_noise_scale), rng=rng)
+  ecg = simulate_ecg(
+    planted_heart.beats_s,
+    duration_s,
+    config.ecg_sampling_rate,
+    noise=EcgNoise().scaled(config.ecg_noise_scale),
+    rng=rng,
+  )
   marker = np.zeros(ecg.shape, np.int16)
   pulse = int(round(MARKER_PULSE_S * config.ecg_sampling_rate))
   for start, plan in zip(trial_starts, plans):
     first = int(round(start * config.ecg_sampling_rate))
-    marker[first:first + pulse] = plan.marker
+    marker[first : first + pulse] = plan.marker
   ecg_path = out_dir / "ecg" / f"{subject}_{stamp}.{config.ecg_format}"
   ecg_io.write_recording(ecg_path, ecg_io.EcgRecording(ecg, marker, config.ecg_sampling_rate))
-  np.savez(out_dir / "ground_truth" / f"{subject}_heart.npz", beats_s=planted_heart.beats_s,
-           hr_times_s=planted_heart.times_s, hr_bpm=planted_heart.hr_bpm)
+  np.savez(
+    out_dir / "ground_truth" / f"{subject}_heart.npz",
+    beats_s=planted_heart.beats_s,
+    hr_times_s=planted_heart.times_s,
+    hr_bpm=planted_heart.hr_bpm,
+  )
 
   face = faces.make_face(config.frame_height, config.frame_width, rng)
   camera_start_clock_s = float(rng.uniform(9, 18) * 3600)
   annotated = datetime.datetime(2024, 5, 1, 9, 0) + datetime.timedelta(
-      minutes=int(rng.integers(0, 60 * 24 * 60)))
+    minutes=int(rng.integers(0, 60 * 24 * 60))
+  )
   trials, expressions = [], []
   for start, plan in zip(trial_starts, plans):
     video_name = f"{plan.emotion}_{plan.clip_index}_{plan.marker}_{subject}_{stamp}.avi"
     video_rel = Path("videos") / subject / video_name
     (out_dir / video_rel).parent.mkdir(parents=True, exist_ok=True)
-    video_io.write_video(out_dir / video_rel,
-                         faces.render_trial(face, plan, num_frames, config.fps,
-                                            config.sensor_noise_gray, rng),
-                         config.fps)
+    video_io.write_video(
+      out_dir / video_rel,
+      faces.render_trial(face, plan, num_frames, config.fps, config.sensor_noise_gray, rng),
+      config.fps,
+    )
     clock0 = camera_start_clock_s + float(start)
     for e in plan.expressions:
-      expressions.append(coding.Expression(
-          row=0, subject=subject, video=video_name, marker=plan.marker,
-          onset_s=e.onset_s, apex_s=e.apex_s, offset_s=e.offset_s,
-          onset_clock_s=clock0 + e.onset_s, apex_clock_s=clock0 + e.apex_s,
-          offset_clock_s=clock0 + e.offset_s, action_units=e.action_units,
-          emotion=e.emotion, kind=e.kind, annotated_on=annotated))
-    trials.append({
-        "video": video_rel.as_posix(), "marker": plan.marker, "emotion": plan.emotion,
-        "start_in_recording_s": float(start), "num_frames": num_frames,
-        "expressions": [_frames_of(dataclasses.asdict(e), config.fps)
-                        for e in plan.expressions],
-        "distractors": [_frames_of(dataclasses.asdict(d), config.fps)
-                        for d in plan.distractors],
+      expressions.append(
+        coding.Expression(
+          row=0,
+          subject=subject,
+          video=video_name,
+          marker=plan.marker,
+          onset_s=e.onset_s,
+          apex_s=e.apex_s,
+          offset_s=e.offset_s,
+          onset_clock_s=clock0 + e.onset_s,
+          apex_clock_s=clock0 + e.apex_s,
+          offset_clock_s=clock0 + e.offset_s,
+          action_units=e.action_units,
+          emotion=e.emotion,
+          kind=e.kind,
+          annotated_on=annotated,
+        )
+      )
+    trials.append(
+      {
+        "video": video_rel.as_posix(),
+        "marker": plan.marker,
+        "emotion": plan.emotion,
+        "start_in_recording_s": float(start),
+        "num_frames": num_frames,
+        "expressions": [_frames_of(dataclasses.asdict(e), config.fps) for e in plan.expressions],
+        "distractors": [_frames_of(dataclasses.asdict(d), config.fps) for d in plan.distractors],
         "twitches": [_frames_of(dataclasses.asdict(e), config.fps) for e in plan.twitches],
-        "unplaced": dict(plan.unplaced)})
+        "unplaced": dict(plan.unplaced),
+      }
+    )
     bar.update()
-  record = {"subject": subject, "date": stamp,
-            "ecg": ecg_path.relative_to(out_dir).as_posix(),
-            "camera_start_clock_s": camera_start_clock_s,
-            "spontaneous_hr_s": planted_heart.spontaneous_s.tolist(), "trials": trials}
+  record = {
+    "subject": subject,
+    "date": stamp,
+    "ecg": ecg_path.relative_to(out_dir).as_posix(),
+    "camera_start_clock_s": camera_start_clock_s,
+    "spontaneous_hr_s": planted_heart.spontaneous_s.tolist(),
+    "trials": trials,
+  }
   return record, expressions
 
 

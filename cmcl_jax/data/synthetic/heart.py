@@ -37,8 +37,13 @@ class HeartPlan:
   spontaneous_s: np.ndarray
 
 
-def plan_heart(config: SyntheticConfig, duration_s: float, response_times_s,
-               response_sizes_bpm, rng: np.random.Generator) -> HeartPlan:
+def plan_heart(
+  config: SyntheticConfig,
+  duration_s: float,
+  response_times_s,
+  response_sizes_bpm,
+  rng: np.random.Generator,
+) -> HeartPlan:
   """Draws a subject's HR over a session and the R-peaks it implies.
 
   Args:
@@ -52,14 +57,16 @@ def plan_heart(config: SyntheticConfig, duration_s: float, response_times_s,
   times = np.arange(0.0, duration_s, 1.0 / HR_GRID_HZ)
   baseline = rng.uniform(*config.baseline_hr_bpm)
   breathing_hz = rng.uniform(0.2, 0.33)
-  rsa = rng.uniform(*config.rsa_bpm) * np.sin(2 * np.pi * breathing_hz * times
-                                              + rng.uniform(0, 2 * np.pi))
+  rsa = rng.uniform(*config.rsa_bpm) * np.sin(
+    2 * np.pi * breathing_hz * times + rng.uniform(0, 2 * np.pi)
+  )
   hr = baseline + rsa + _slow_wander(times, rng)
   num_spontaneous = rng.poisson(config.spontaneous_hr_events_per_minute * duration_s / 60)
   spontaneous = np.sort(rng.uniform(0, duration_s, num_spontaneous))
   centres = np.concatenate([np.asarray(response_times_s, float), spontaneous])
-  sizes = np.concatenate([np.asarray(response_sizes_bpm, float),
-                          rng.uniform(*config.hr_response_bpm, num_spontaneous)])
+  sizes = np.concatenate(
+    [np.asarray(response_sizes_bpm, float), rng.uniform(*config.hr_response_bpm, num_spontaneous)]
+  )
   for centre, size in zip(centres, sizes):
     hr += size * _acceleration(times - centre, config.hr_rise_s, config.hr_recovery_s)
   beats = _beats_from_hr(times, hr)
@@ -77,8 +84,9 @@ def _slow_wander(times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
   frequencies = rng.uniform(0.03, 0.15, 4)
   phases = rng.uniform(0, 2 * np.pi, 4)
   amplitudes = rng.uniform(0.2, 0.6, 4)
-  return (amplitudes[:, None]
-          * np.sin(2 * np.pi * frequencies[:, None] * times + phases[:, None])).sum(0)
+  return (
+    amplitudes[:, None] * np.sin(2 * np.pi * frequencies[:, None] * times + phases[:, None])
+  ).sum(0)
 
 
 def _beats_from_hr(times: np.ndarray, hr_bpm: np.ndarray) -> np.ndarray:

@@ -18,13 +18,13 @@ CLIPS = tuple((CLIP_EMOTIONS[k % 7], k // 7 + 1, 101 + k) for k in range(48))
 
 # Action units a face shows for each emotion (FACS prototypes, simplified).
 EMOTION_ACTION_UNITS = {
-    "angry": ("AU4", "AU7"),
-    "disgust": ("AU9", "AU10"),
-    "fear": ("AU1", "AU2", "AU4"),
-    "happy": ("AU6", "AU12"),
-    "sad": ("AU1", "AU15"),
-    "surprise": ("AU1", "AU2"),
-    "tense": ("AU4", "AU14"),
+  "angry": ("AU4", "AU7"),
+  "disgust": ("AU9", "AU10"),
+  "fear": ("AU1", "AU2", "AU4"),
+  "happy": ("AU6", "AU12"),
+  "sad": ("AU1", "AU15"),
+  "surprise": ("AU1", "AU2"),
+  "tense": ("AU4", "AU14"),
 }
 
 
@@ -92,8 +92,9 @@ class TrialPlan:
   unplaced: tuple[tuple[str, int], ...] = ()
 
 
-def plan_subject_trials(config: SyntheticConfig, subject: str,
-                        rng: np.random.Generator) -> list[TrialPlan]:
+def plan_subject_trials(
+  config: SyntheticConfig, subject: str, rng: np.random.Generator
+) -> list[TrialPlan]:
   """Draws `config.trials_per_subject` distinct clips and plans each trial."""
   clip_ids = np.sort(rng.choice(len(CLIPS), config.trials_per_subject, replace=False))
   return [_plan_trial(config, subject, CLIPS[k], rng) for k in clip_ids]
@@ -101,8 +102,9 @@ def plan_subject_trials(config: SyntheticConfig, subject: str,
 
 def _plan_trial(config: SyntheticConfig, subject: str, clip, rng) -> TrialPlan:
   emotion, clip_index, marker = clip
-  kinds = (["micro"] * rng.poisson(config.micro_per_trial)
-           + ["macro"] * rng.poisson(config.macro_per_trial))
+  kinds = ["micro"] * rng.poisson(config.micro_per_trial) + ["macro"] * rng.poisson(
+    config.macro_per_trial
+  )
   rng.shuffle(kinds)
   expressions = []
   unplaced = {"micro": 0, "macro": 0, "twitch": 0}
@@ -118,14 +120,22 @@ def _plan_trial(config: SyntheticConfig, subject: str, clip, rng) -> TrialPlan:
     look = CLIP_EMOTIONS[int(rng.integers(len(CLIP_EMOTIONS)))]
     planned = _place_expression(config, "micro", look, expressions + twitches, rng)
     if planned is not None:
-      twitches.append(dataclasses.replace(planned, kind="twitch", hr_response=False,
-                                          hr_size_bpm=0.0))
+      twitches.append(
+        dataclasses.replace(planned, kind="twitch", hr_response=False, hr_size_bpm=0.0)
+      )
     else:
       unplaced["twitch"] += 1
   twitches.sort(key=lambda e: e.onset_s)
-  return TrialPlan(subject, emotion, clip_index, marker, tuple(expressions),
-                   _plan_distractors(config, expressions + twitches, rng), tuple(twitches),
-                   tuple(unplaced.items()))
+  return TrialPlan(
+    subject,
+    emotion,
+    clip_index,
+    marker,
+    tuple(expressions),
+    _plan_distractors(config, expressions + twitches, rng),
+    tuple(twitches),
+    tuple(unplaced.items()),
+  )
 
 
 def _place_expression(config, kind, emotion, placed, rng, attempts=50):
@@ -135,8 +145,10 @@ def _place_expression(config, kind, emotion, placed, rng, attempts=50):
   for _ in range(attempts):
     duration = rng.uniform(low, high)
     onset = rng.uniform(margin_s, config.trial_seconds - margin_s - duration)
-    if all(onset > e.offset_s + config.min_gap_s or onset + duration < e.onset_s - config.min_gap_s
-           for e in placed):
+    if all(
+      onset > e.offset_s + config.min_gap_s or onset + duration < e.onset_s - config.min_gap_s
+      for e in placed
+    ):
       break
   else:
     return None
@@ -153,11 +165,17 @@ def _place_expression(config, kind, emotion, placed, rng, attempts=50):
   if rng.random() < 0.3:  # Real coding files often list a subset of the prototype.
     action_units = action_units[: max(1, len(action_units) - 1)]
   return PlannedExpression(
-      kind=kind, onset_s=round(onset, 3), apex_s=round(onset + rise, 3),
-      offset_s=round(onset + duration, 3), action_units=action_units, emotion=emotion,
-      amplitude_px=float(rng.uniform(*amplitude_range)), hr_response=responds,
-      hr_latency_s=float(rng.uniform(*config.hr_response_latency_s)),
-      hr_size_bpm=float(rng.uniform(*config.hr_response_bpm)) if responds else 0.0)
+    kind=kind,
+    onset_s=round(onset, 3),
+    apex_s=round(onset + rise, 3),
+    offset_s=round(onset + duration, 3),
+    action_units=action_units,
+    emotion=emotion,
+    amplitude_px=float(rng.uniform(*amplitude_range)),
+    hr_response=responds,
+    hr_latency_s=float(rng.uniform(*config.hr_response_latency_s)),
+    hr_size_bpm=float(rng.uniform(*config.hr_response_bpm)) if responds else 0.0,
+  )
 
 
 def _plan_distractors(config, expressions, rng) -> tuple[Distractor, ...]:
@@ -176,7 +194,9 @@ def _plan_distractors(config, expressions, rng) -> tuple[Distractor, ...]:
     distractors.append(Distractor("flicker", start, start + rng.uniform(0.1, 0.3), (gain,)))
   # A distractor is allowed anywhere except on top of a planted apex, so that the
   # ground truth stays an unambiguous statement about the face.
-  distractors = [d for d in distractors
-                 if all(not (d.start_s - 0.15 <= e.apex_s <= d.end_s + 0.15)
-                        for e in expressions)]
+  distractors = [
+    d
+    for d in distractors
+    if all(not (d.start_s - 0.15 <= e.apex_s <= d.end_s + 0.15) for e in expressions)
+  ]
   return tuple(sorted(distractors, key=lambda d: d.start_s))
