@@ -16,6 +16,7 @@ from cmcl_jax.video.flow import (
   prepare,
   subtract_global_motion,
 )
+from cmcl_jax.video.landmarks import LandmarkModelError, detect_landmarks
 from cmcl_jax.video.roi import (
   FaceTrack,
   centred_box,
@@ -31,12 +32,14 @@ __all__ = [
   "DEFAULT_SIZE",
   "FaceTrack",
   "FlowEstimator",
+  "LandmarkModelError",
   "METHODS",
   "REGIONS",
   "centred_box",
   "crop_face",
   "detect_face",
   "detect_faces",
+  "detect_landmarks",
   "flow_from_reference",
   "flow_magnitude",
   "motion_curve",
