@@ -10,7 +10,7 @@ saturated runs); takes seconds for the demo layout.
 from absl import app
 from absl import flags
 
-from cmcl_jax.data import coding
+from cmcl_jax.data import coding_checks
 from cmcl_jax.data import summary
 
 _ROOT = flags.DEFINE_string("root", None, "Raw MECG folder.", required=True)
@@ -28,7 +28,7 @@ def main(argv):
   print(summary.markdown_table(rows))
   print(
     f"\ncoding file {raw.coding_file.name}: {len(raw.findings)} findings "
-    f"{coding.summarize_findings(raw.findings)}"
+    f"{coding_checks.summarize_findings(raw.findings)}"
   )
   print(f"{len(problems)} problems")
   for problem in problems:

@@ -13,6 +13,13 @@ import pandas as pd
 import pytest
 
 from cmcl_jax.data.coding import (
+  CodingFileError,
+  Expression,
+  expression_kind,
+  read_coding_file,
+  seconds_to_frame,
+)
+from cmcl_jax.data.coding_checks import (
   DIF_MISMATCH,
   KNOWN_EMOTIONS,
   NEAR_DUPLICATE,
@@ -20,16 +27,11 @@ from cmcl_jax.data.coding import (
   OVERLAP,
   STAMP_DURATION_MISMATCH,
   UNKNOWN_EMOTION,
-  CodingFileError,
-  Expression,
   Finding,
-  expression_kind,
-  read_coding_file,
-  seconds_to_frame,
   summarize_findings,
   validate_expressions,
-  write_coding_file,
 )
+from cmcl_jax.data.coding_write import write_coding_file
 
 REAL_CODING_FILE = (
   Path(__file__).resolve().parents[1].parent / "shared/fixtures/mecg_real/coding_file.xlsx"

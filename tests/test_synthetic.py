@@ -13,6 +13,7 @@ from cmcl_jax.data import layout
 from cmcl_jax.data import synthetic
 from cmcl_jax.data import trial_ecg
 from cmcl_jax.data import video_io
+from cmcl_jax.data.coding_checks import summarize_findings, validate_expressions
 from cmcl_jax.data.synthetic import faces
 from cmcl_jax.data.synthetic import schedule
 
@@ -43,9 +44,7 @@ def test_coding_file_matches_ground_truth_and_paper_rule(tiny_raw):
     assert row.kind == coding.expression_kind(row.onset_s, row.apex_s, row.offset_s)
     if row.kind == "micro":
       assert row.offset_s - row.onset_s <= 0.5
-  assert (
-    coding.summarize_findings(coding.validate_expressions(rows))["stamp_duration_mismatch"] == 0
-  )
+  assert summarize_findings(validate_expressions(rows))["stamp_duration_mismatch"] == 0
 
 
 def test_r_peaks_found_by_neurokit_match_planted_beats(tiny_raw):

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from etils import epath
 
 from cmcl_jax.data import coding
+from cmcl_jax.data import coding_checks
 from cmcl_jax.data import layout as layout_lib
 from cmcl_jax.data import windows
 
@@ -141,7 +142,10 @@ def build_report(
     ],
     "expressions": expressions,
     "layout_problems": problems,
-    "coding_findings": {"counts": coding.summarize_findings(raw.findings), "items": findings},
+    "coding_findings": {
+      "counts": coding_checks.summarize_findings(raw.findings),
+      "items": findings,
+    },
   }
 
 

@@ -1,4 +1,4 @@
-"""Discovers the trials of a raw MECG layout (DESIGN §3) and joins their expressions.
+"""Discovers the trials of a raw MECG layout (docs/data.md) and joins their expressions.
 
 A raw layout is a folder holding:
   - a coding file (`coding_file.xlsx`/`.csv`, or the one `*.xlsx`/`*.csv` whose name
@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 
 from cmcl_jax.data import coding
+from cmcl_jax.data import coding_checks
 from cmcl_jax.data import ecg_io
 from cmcl_jax.data import video_io
 
@@ -98,7 +99,7 @@ class RawLayout:
   root: Path
   coding_file: Path
   trials: tuple[Trial, ...]
-  findings: tuple[coding.Finding, ...]
+  findings: tuple[coding_checks.Finding, ...]
   problems: tuple[Problem, ...]
 
   @property
@@ -207,7 +208,7 @@ def discover(root: str | os.PathLike, coding_file: str | os.PathLike | None = No
     root,
     coding_path,
     tuple(trials),
-    tuple(coding.validate_expressions(expressions)),
+    tuple(coding_checks.validate_expressions(expressions)),
     tuple(problems),
   )
 

@@ -1,4 +1,4 @@
-"""Per-trial records of a built `mecg` dataset: what spotting needs beside the windows.
+"""Reads per-trial records of a built `mecg` dataset: what spotting needs beside the windows.
 
 Files in the dataset dir (``<data_dir>/mecg/<config>/<version>/``):
 
@@ -14,6 +14,10 @@ Files in the dataset dir (``<data_dir>/mecg/<config>/<version>/``):
 
 `load_trials(builder_or_dir, "s1+s2")` returns `TrialInfo`s in the order the windows
 of that split expression are read, with the index of each trial's first window.
+
+The build writes these files (`cmcl_jax.data.build_trials` the trial files, the
+builder ``trials.json``) with the names defined here; this module only reads them, so
+loaders do not import the build's video code (OpenCV).
 """
 
 from __future__ import annotations
@@ -21,13 +25,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from etils import epath
 
-from cmcl_jax.data import window_examples
 from cmcl_jax.data import windows
 
 TRIALS_DIR = "trials"
@@ -97,26 +99,6 @@ class TrialInfo:
 def trial_stem(trial_id: str) -> str:
   """File stem of a trial's record: its id with "/" replaced by "_"."""
   return trial_id.replace("/", "_")
-
-
-def write_trial(data_dir: str | os.PathLike, result: window_examples.TrialResult) -> None:
-  """Writes a trial's record (and its HR curves when used) under `data_dir/trials/`."""
-  folder = epath.Path(data_dir) / TRIALS_DIR
-  folder.mkdir(parents=True, exist_ok=True)
-  stem = trial_stem(result.record["trial"])
-  (folder / f"{stem}.json").write_text(json.dumps(result.record, indent=1))
-  if result.curves:
-    with (folder / f"{stem}.npz").open("wb") as f:
-      np.savez(f, **result.curves)
-
-
-def run_trial(
-  task: window_examples.TrialTask, data_dir: str, scrub: Callable[[str], str] = str
-) -> list[tuple[str, dict]]:
-  """`trial_examples` + `write_trial`: one unit of work of the build (pool or Beam)."""
-  result = window_examples.trial_examples(task, scrub)
-  write_trial(data_dir, result)
-  return result.examples
 
 
 def read_records(data_dir: str | os.PathLike) -> dict[str, dict]:

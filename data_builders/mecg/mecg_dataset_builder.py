@@ -40,6 +40,7 @@ from tensorflow_datasets.core.utils.lazy_imports_utils import apache_beam as bea
 from tqdm.auto import tqdm
 
 from cmcl_jax.data import build_report
+from cmcl_jax.data import build_trials
 from cmcl_jax.data import coding
 from cmcl_jax.data import layout as layout_lib
 from cmcl_jax.data import pseudonyms as pseudonyms_lib
@@ -220,7 +221,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             dataclasses.asdict(windows.Interval.from_expression(e, fps)) for e in trial.expressions
           ],
         }
-        trials_lib.write_trial(data_dir, window_examples.TrialResult([], record, {}))
+        build_trials.write_trial(data_dir, window_examples.TrialResult([], record, {}))
         continue
       tasks[subject].append(
         window_examples.TrialTask(trial, trial_id, subject, info.frame_count, info.fps, spec)
@@ -259,7 +260,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     scrub = self._build["names"].scrub
     if self._use_beam:
       return f"Trials_{split}" >> beam.Create(list(tasks)) | f"Windows_{split}" >> beam.FlatMap(
-        trials_lib.run_trial, data_dir=data_dir, scrub=scrub
+        build_trials.run_trial, data_dir=data_dir, scrub=scrub
       )
     return self._generate_local(split, tasks)
 
@@ -304,7 +305,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
 
 class _TrialRunner:
-  """Runs `trials.run_trial` over every task in order, `num_workers` at a time.
+  """Runs `build_trials.run_trial` over every task in order, `num_workers` at a time.
 
   Results are asked for in task order (split after split); a bounded number of
   later tasks run ahead, also across split boundaries, so the pool never idles
@@ -328,7 +329,7 @@ class _TrialRunner:
     while (
       self._executor and self._next < len(self._tasks) and (len(self._pending) < self._lookahead)
     ):
-      future = self._executor.submit(trials_lib.run_trial, self._tasks[self._next], *self._args)
+      future = self._executor.submit(build_trials.run_trial, self._tasks[self._next], *self._args)
       self._pending.append((self._next, future))
       self._next += 1
 
@@ -340,7 +341,7 @@ class _TrialRunner:
     """
     task = self._tasks[index]
     if self._executor is None:
-      examples = trials_lib.run_trial(task, *self._args)
+      examples = build_trials.run_trial(task, *self._args)
     else:
       if not self._pending or self._pending[-1][0] < index:
         while self._pending:

@@ -1,4 +1,4 @@
-"""Writes a complete synthetic MECG raw layout (DESIGN §3) and its ground truth.
+"""Writes a complete synthetic MECG raw layout (docs/data.md) and its ground truth.
 
 Layout written under `out_dir`:
   coding_file.xlsx                      the authors' column format (no Macro/Micro column)
@@ -22,6 +22,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from cmcl_jax.data import coding
+from cmcl_jax.data import coding_write
 from cmcl_jax.data import ecg_io
 from cmcl_jax.data import video_io
 from cmcl_jax.data.synthetic import faces
@@ -64,7 +65,7 @@ def generate(out_dir, config: SyntheticConfig, seed: int = 0, progress: bool = T
     coded.extend(expressions)
   bar.close()
   coded = [dataclasses.replace(e, row=row) for row, e in enumerate(coded, start=2)]
-  coding.write_coding_file(coded, out_dir / CODING_FILE_NAME)
+  coding_write.write_coding_file(coded, out_dir / CODING_FILE_NAME)
   truth = {
     "generator": "cmcl_jax.data.synthetic",
     "seed": seed,
