@@ -27,10 +27,12 @@ import time
 from pathlib import Path
 
 import tensorflow_datasets as tfds
+from absl import flags
 
-from cmcl_jax.data import pipeline
-from cmcl_jax.data import synthetic
+from cmcl_jax.data import loaders as loaders_lib
+from cmcl_jax.data import sampling, synthetic
 from data_builders.mecg import mecg_dataset_builder
+from experiments.configs import base
 
 
 def _machine() -> str:
@@ -93,16 +95,18 @@ def main():
 
     split = "+".join(builder.info.splits.keys())
     common = dict(batch_size=args.batch_size, shard_index=0, shard_count=1)
+    policy = sampling.SamplingPolicy(**base.get_config().data.sampling.to_dict())
+    flags.FLAGS.mark_as_parsed()  # grain's worker processes read absl flags
     loaders = {
-      "pretrain (triplets)": lambda w: pipeline.pretrain_loader(
-        builder, split, seed=0, worker_count=w, **common
+      "pretrain (triplets)": lambda w: loaders_lib.pretrain_loader(
+        builder, split, seed=0, policy=policy, worker_count=w, **common
       ),
-      "finetune (50 % ME)": lambda w: pipeline.finetune_loader(
-        builder, split, seed=0, worker_count=w, **common
+      f"finetune ({policy.positive_fraction:.0%} ME)": lambda w: loaders_lib.finetune_loader(
+        builder, split, seed=0, policy=policy, worker_count=w, **common
       ),
-      "eval (ordered)": lambda w: pipeline.eval_loader(builder, split, worker_count=w, **common),
+      "eval (ordered)": lambda w: loaders_lib.eval_loader(builder, split, worker_count=w, **common),
     }
-    eval_batches = pipeline.eval_steps(
+    eval_batches = loaders_lib.eval_steps(
       sum(s.num_examples for s in builder.info.splits.values()), args.batch_size, 1
     )
     print(f"\n| loader (batch {args.batch_size}) | grain workers | batches/s | windows/s |")

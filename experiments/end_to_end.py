@@ -13,7 +13,7 @@ from absl import app
 from cmcl_jax.analysis import report
 from cmcl_jax.analysis import visual_inspection
 from cmcl_jax.data import synthetic
-from cmcl_jax.spotting import loso
+from cmcl_jax.experiment import dataset, loso, runtime
 from data_builders.mecg import mecg_dataset_builder
 
 
@@ -101,8 +101,10 @@ def run(config, workdir: Path, raw_config: synthetic.SyntheticConfig, seed: int)
   timings.record("build", time.perf_counter() - start, "done" if done else "fresh")
 
   start = _stage("3/4 leave-one-subject-out: train, spot, filter, evaluate")
-  subjects = loso.fold_subjects(loso.dataset_subjects(builder), config.loso.folds)
-  finished = len(loso.finished_folds(workdir / "loso", subjects))
+  subjects = dataset.fold_subjects(dataset.dataset_subjects(builder), config.loso.folds)
+  finished = len(loso.finished_folds(config, workdir / "loso", subjects))
+  if config.loso.compilation_cache:
+    runtime.use_compilation_cache(workdir / "loso" / "jax_cache")
   folds = loso.run_loso(config, workdir / "loso")
   state = "done" if finished == len(subjects) else "resumed" if finished else "fresh"
   timings.record("loso", time.perf_counter() - start, state)

@@ -16,8 +16,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from cmcl_jax.analysis import report
-from cmcl_jax.spotting import loso
-from cmcl_jax.train import inputs
+from cmcl_jax.experiment import dataset, loso, runtime
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output folder.", required=True)
@@ -29,7 +28,7 @@ _REPORT_ONLY = flags.DEFINE_bool(
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  loso.quiet_checkpoint_logs()
+  runtime.quiet_checkpoint_logs()
   config = _CONFIG.value
   if config is None or "loso" not in config:
     raise app.UsageError(
@@ -37,10 +36,12 @@ def main(argv):
       "experiments/configs/loso_synthetic.py"
     )
   try:
-    builder = inputs.open_builder(config.data)
+    builder = dataset.open_builder(config.data)
     if _REPORT_ONLY.value:
-      folds = loso.finished_folds(_WORKDIR.value, loso.dataset_subjects(builder))
+      folds = loso.finished_folds(config, _WORKDIR.value, dataset.dataset_subjects(builder))
     else:
+      if config.loso.compilation_cache:
+        runtime.use_compilation_cache(f"{_WORKDIR.value}/jax_cache")
       folds = loso.run_loso(config, _WORKDIR.value)
   except (ValueError, FileNotFoundError) as error:
     raise app.UsageError(str(error)) from None

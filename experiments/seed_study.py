@@ -24,7 +24,7 @@ from cmcl_jax.analysis import report
 from cmcl_jax.analysis import seeds as seeds_lib
 from cmcl_jax.analysis import tables
 from cmcl_jax.data import synthetic
-from cmcl_jax.spotting import loso
+from cmcl_jax.experiment import runtime
 from experiments import end_to_end
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -58,7 +58,7 @@ SUMMARY_COLUMNS = (
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  loso.quiet_checkpoint_logs()
+  runtime.quiet_checkpoint_logs()
   workdir = Path(_WORKDIR.value)
   seeds = [int(s) for s in _SEEDS.value]
   if len(set(seeds)) < 2:
@@ -82,9 +82,7 @@ def main(argv):
   tables.write_table(
     rows, workdir, "seed_study", [*SUMMARY_COLUMNS, *(f"f1_seed{s}" for s in seeds)]
   )
-  eta = _CONFIG.value.loso.ccf.eta
-  names = {key: name.format(eta=eta) for key, name in report.VARIANT_NAMES.items()}
-  checks = seeds_lib.claims(table3, names)
+  checks = seeds_lib.claims(table3, report.variant_names(_CONFIG.value))
   tables.write_table(checks, workdir, "claims")
   tables.write_table(planted.summed_rows(sources, "variant"), workdir, "planted_sources")
   figure = seeds_lib.plot_seed_study(table3)

@@ -6,7 +6,7 @@ r"""Spots micro-expressions in one trial you bring: a face video and its ECG.
 `--checkpoint` is a run folder of `experiments.train`, or one variant of a LOSO fold
 (`<loso workdir>/folds/<subject>/<variant>`): its `config.json`, `inputs.json` (window
 spec, feature statistics) and newest fine-tuning checkpoint are used. The ECG file
-(`.npz`, `.csv` or `.acq`, see README "Raw data") must start at the video's frame 0.
+(`.npz`, `.csv` or `.acq`, see docs/data.md, "ECG formats") must start at the video's frame 0.
 The peak rule is the one the run was evaluated with (`spotting.json` of a LOSO
 variant: its threshold as chosen in the fold), else the config's, unless overridden.
 
@@ -25,10 +25,9 @@ from absl import app
 from absl import flags
 
 from cmcl_jax.analysis import figures
+from cmcl_jax.experiment import loso, runtime, single_trial
 from cmcl_jax.spotting import ccf as ccf_lib
-from cmcl_jax.spotting import loso
-from cmcl_jax.spotting import single_trial
-from experiments.configs import loso_synthetic
+from experiments.configs import base
 
 _VIDEO = flags.DEFINE_string("video", None, "Video file or folder of frames.")
 _ECG = flags.DEFINE_string("ecg", None, "ECG file of the trial (starts at frame 0).")
@@ -50,7 +49,7 @@ def spotting_settings(run_dir: Path, config) -> ml_collections.ConfigDict:
   elif "loso" in config:
     spotting = config.loso.spotting.to_dict()
   else:
-    spotting = loso_synthetic.get_config().loso.spotting.to_dict()
+    spotting = base.get_config().loso.spotting.to_dict()
   spotting = ml_collections.ConfigDict(spotting)
   if _THRESHOLD.value is not None:
     spotting.threshold = _THRESHOLD.value
@@ -61,7 +60,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.perf_counter()
-  loso.quiet_checkpoint_logs()
+  runtime.quiet_checkpoint_logs()
   try:
     run = single_trial.load_run(_CHECKPOINT.value)
   except FileNotFoundError as error:

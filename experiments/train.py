@@ -8,14 +8,13 @@ costs). Rerunning the same command resumes from the newest checkpoint in
 `--workdir`; SIGTERM saves a checkpoint and exits with status 0.
 """
 
-import logging as pylogging
-
 import jax
 from absl import app
 from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from cmcl_jax.experiment import dataset, runtime
 from cmcl_jax.train import inputs, loop, sharding
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -40,18 +39,10 @@ REQUIRED_SECTIONS = (
 )
 
 
-class _QuietOrbax(pylogging.Filter):
-  """Drops orbax's per-save INFO lines (dozens per checkpoint) at default verbosity."""
-
-  def filter(self, record: pylogging.LogRecord) -> bool:
-    return record.levelno > pylogging.INFO or "orbax" not in record.pathname
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  if logging.get_verbosity() <= logging.INFO:
-    logging.get_absl_handler().addFilter(_QuietOrbax())
+  runtime.quiet_checkpoint_logs()
   config = _CONFIG.value
   missing = [s for s in REQUIRED_SECTIONS if s not in config]
   if missing:
@@ -62,8 +53,8 @@ def main(argv):
   stages = loop.STAGES if _STAGE.value == "both" else (_STAGE.value,)
   try:
     loop.check_config(config, stages)
-    data = inputs.mecg_data(config)
-    builder = inputs.open_builder(config.data)
+    builder = dataset.open_builder(config.data)
+    data = inputs.mecg_data(config, builder)
     train_split, _ = inputs.fold_splits(builder, config.data)
   except (FileNotFoundError, ValueError) as error:
     raise app.UsageError(str(error)) from None
@@ -71,7 +62,7 @@ def main(argv):
     inputs.write_inputs(
       _WORKDIR.value,
       builder,
-      inputs.input_features(builder, train_split, config.data.get("feature_norm", "dataset")),
+      inputs.input_features(builder, train_split, config.data.feature_norm),
     )
   results = loop.train_and_evaluate(config, _WORKDIR.value, data, stages)
   for name, result in results.items():

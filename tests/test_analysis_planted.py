@@ -4,12 +4,11 @@ import collections
 
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 
 from cmcl_jax.analysis import planted
-from cmcl_jax.data import pipeline
+from cmcl_jax.data import sampling
+from experiments.configs import base
 from cmcl_jax.spotting.sweep import TrialCandidates
-from data_builders.mecg import mecg_dataset_builder
 
 EVENTS = (
   planted.PlantedEvent("me_responding", 100, 150),
@@ -54,18 +53,8 @@ def test_candidate_sources_count_matches_and_misses():
     planted.candidate_sources([trial], {})
 
 
-@pytest.fixture(scope="module")
-def tiny_built(tiny_raw, tmp_path_factory):
-  raw, truth = tiny_raw
-  builder = mecg_dataset_builder.Builder(
-    config="tiny", data_dir=str(tmp_path_factory.mktemp("tfds"))
-  )
-  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(raw)))
-  return raw, truth, builder
-
-
 def test_planted_events_map_to_dataset_trials_and_me_windows(tiny_built):
-  raw, truth, builder = tiny_built
+  raw, truth, builder, _ = tiny_built
   events = planted.planted_events(raw)
   planted_count = sum(
     len(t["expressions"]) + len(t["twitches"]) + len(t["distractors"])
@@ -74,7 +63,7 @@ def test_planted_events_map_to_dataset_trials_and_me_windows(tiny_built):
   )
   assert sum(len(e) for e in events.values()) == planted_count
   split = "+".join(sorted(builder.info.splits.keys()))
-  index = pipeline.SplitIndex.load(builder, split)
+  index = sampling.SplitIndex.load(builder, split)
   assert {i.trial for i in index.trials} <= set(events)
   sources = planted.window_sources(index, events)
   assert set(sources[index.positives()]) <= set(planted.ME_SOURCES)
@@ -87,21 +76,34 @@ def test_planted_events_map_to_dataset_trials_and_me_windows(tiny_built):
 
 
 def test_batch_mix_follows_the_policy(tiny_built):
-  raw, _, builder = tiny_built
+  raw, _, builder, _ = tiny_built
   events = planted.planted_events(raw)
-  index = pipeline.SplitIndex.load(builder, "+".join(sorted(builder.info.splits.keys())))
-  uniform = planted.batch_mix(index, events, pipeline.NegativePolicy(), 0.25)
+  index = sampling.SplitIndex.load(builder, "+".join(sorted(builder.info.splits.keys())))
+  neutral = base.get_config().data.sampling.to_dict()
+  uniform = planted.batch_mix(
+    index, events, sampling.SamplingPolicy(**{**neutral, "positive_fraction": 0.25})
+  )
   assert sum(uniform.values()) == pytest.approx(1.0)
   assert sum(uniform[s] for s in planted.ME_SOURCES) == pytest.approx(0.25)
   sources = planted.window_sources(index, events)
-  negatives = collections.Counter(sources[index.negatives()])
-  assert uniform["nothing"] == pytest.approx(0.75 * negatives["nothing"] / len(index.negatives()))
+  negatives = collections.Counter(sources[index.negatives(("none", "macro"))])
+  assert uniform["nothing"] == pytest.approx(
+    0.75 * negatives["nothing"] / len(index.negatives(("none", "macro")))
+  )
   assert uniform["part_of_me"] == 0.0  # partial windows are no negatives by default
   with_partial = planted.batch_mix(
-    index, events, pipeline.NegativePolicy(kinds=("none", "macro", "partial")), 0.25
+    index,
+    events,
+    sampling.SamplingPolicy(
+      **{**neutral, "positive_fraction": 0.25, "negative_kinds": ("none", "macro", "partial")}
+    ),
   )
   assert sum(with_partial[s] for s in planted.ME_SOURCES) == pytest.approx(0.25)
   assert with_partial["part_of_me"] > 0 and sum(with_partial.values()) == pytest.approx(1.0)
-  moving = planted.batch_mix(index, events, pipeline.NegativePolicy(moving_fraction=1.0), 0.25)
+  moving = planted.batch_mix(
+    index,
+    events,
+    sampling.SamplingPolicy(**{**neutral, "positive_fraction": 0.25, "moving_fraction": 1.0}),
+  )
   assert sum(moving.values()) == pytest.approx(1.0)
   assert moving["nothing"] < uniform["nothing"]

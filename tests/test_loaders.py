@@ -1,22 +1,26 @@
-"""grain loaders over a real tiny `mecg` build: contents, balance, order, shards, resume."""
+"""grain loaders and samplers over a real tiny `mecg` build: contents, balance, order,
+shards, resume."""
 
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
+from absl import flags
 
-from cmcl_jax.data import pipeline, trials, windows
+from cmcl_jax.data import loaders, sampling, trials, windows
 from cmcl_jax.models.presets import model_config
-from data_builders.mecg import mecg_dataset_builder
+from experiments.configs import base
+
+NEUTRAL_KINDS = ("none", "macro")
+
+
+def _policy(**overrides) -> sampling.SamplingPolicy:
+  """The base config's sampling policy with `overrides`."""
+  return sampling.SamplingPolicy(**{**base.get_config().data.sampling.to_dict(), **overrides})
 
 
 @pytest.fixture(scope="module")
-def dataset(tiny_raw, tmp_path_factory):
+def dataset(tiny_built):
   """(builder, split of every subject)."""
-  root, _ = tiny_raw
-  builder = mecg_dataset_builder.Builder(
-    config="tiny", data_dir=str(tmp_path_factory.mktemp("mecg")), num_workers=1
-  )
-  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(root)))
+  _, _, builder, _ = tiny_built
   return builder, "+".join(builder.info.splits.keys())
 
 
@@ -39,35 +43,39 @@ def test_batches_match_the_tiny_model_shapes(dataset):
   encoder = model_config("tiny").encoder
   stats = trials.feature_stats(builder, split)
   batch = _take(
-    pipeline.finetune_loader(
+    loaders.finetune_loader(
       builder,
       split,
       batch_size=4,
       seed=0,
+      policy=_policy(),
       shard_index=0,
       shard_count=1,
-      features=pipeline.Features(feature_stats=stats),
+      features=loaders.Features(feature_stats=stats),
     ),
     1,
   )[0]
   assert batch["flow"].shape == (4, *encoder.flow_shape, 2)
   assert batch["flow"].dtype == np.float32
   assert batch["ecg"].shape == (4, encoder.ecg_length, 1)
-  assert batch["ecg_features"].shape == (4, 7)  # the tiny preset says 4 (see README)
+  assert batch["ecg_features"].shape == (4, 7)  # the dataset's 7 HRV features
   np.testing.assert_allclose(batch["ecg"].mean(axis=1), 0.0, atol=1e-4)
   assert all(v.dtype != object for v in batch.values())
 
 
 def test_triplet_roles(dataset):
   builder, split = dataset
-  index = pipeline.SplitIndex.load(builder, split)
+  index = sampling.SplitIndex.load(builder, split)
   for batch in _take(
-    pipeline.pretrain_loader(builder, split, batch_size=8, seed=1, shard_index=0, shard_count=1), 3
+    loaders.pretrain_loader(
+      builder, split, batch_size=8, seed=1, policy=_policy(), shard_index=0, shard_count=1
+    ),
+    3,
   ):
     assert (batch["anchor"]["label"] == 1).all() and (batch["positive"]["label"] == 1).all()
     assert (batch["negative"]["label"] == 0).all()
     kinds = {windows.KINDS[k] for k in batch["negative"]["kind"]}
-    assert kinds <= set(pipeline.DEFAULT_NEGATIVE_KINDS)
+    assert kinds <= set(NEUTRAL_KINDS)
     rows = index.row[batch["anchor"]["index"]], index.row[batch["positive"]["index"]]
     assert (rows[0] != rows[1]).all()  # the split has several MEs
 
@@ -75,19 +83,25 @@ def test_triplet_roles(dataset):
 def test_finetune_balance(dataset):
   builder, split = dataset
   for batch in _take(
-    pipeline.finetune_loader(
-      builder, split, batch_size=8, seed=2, positive_fraction=0.25, shard_index=0, shard_count=1
+    loaders.finetune_loader(
+      builder,
+      split,
+      batch_size=8,
+      seed=2,
+      policy=_policy(positive_fraction=0.25),
+      shard_index=0,
+      shard_count=1,
     ),
     4,
   ):
     assert batch["label"].sum() == 2
     kinds = {windows.KINDS[k] for k, label in zip(batch["kind"], batch["label"]) if not label}
-    assert kinds <= set(pipeline.DEFAULT_NEGATIVE_KINDS)
+    assert kinds <= set(NEUTRAL_KINDS)
 
 
 def _assert_top_negatives(index, pool, values, top_share):
   """`pool` is the `top_share` of the default negatives with the highest `values`."""
-  negatives = index.negatives()
+  negatives = index.negatives(NEUTRAL_KINDS)
   assert len(pool) == int(np.ceil(top_share * len(negatives)))
   assert set(pool) <= set(negatives)
   assert values[pool].min() >= values[np.setdiff1d(negatives, pool)].max()
@@ -95,11 +109,11 @@ def _assert_top_negatives(index, pool, values, top_share):
 
 def test_moving_negatives_are_the_most_moving_negatives(dataset):
   builder, split = dataset
-  index = pipeline.SplitIndex.load(builder, split)
-  moving = index.moving_negatives(pipeline.DEFAULT_NEGATIVE_KINDS, top_share=0.1)
+  index = sampling.SplitIndex.load(builder, split)
+  moving = index.moving_negatives(NEUTRAL_KINDS, top_share=0.1)
   _assert_top_negatives(index, moving, index.motion, 0.1)
   # Motion is what the windows' flow says: recomputed from a stored record.
-  source, _ = pipeline.open_split(builder, split)
+  source, _ = loaders.open_split(builder, split)
   record = source[int(moving[0])]
   flow = np.asarray(record["flow"], np.float32)
   expected = np.linalg.norm(flow, axis=-1).mean(axis=(1, 2)).max()
@@ -108,14 +122,14 @@ def test_moving_negatives_are_the_most_moving_negatives(dataset):
 
 def test_negatives_split_between_moving_heart_and_uniform(dataset):
   builder, split = dataset
-  index = pipeline.SplitIndex.load(builder, split)
-  policy = pipeline.NegativePolicy(
+  index = sampling.SplitIndex.load(builder, split)
+  policy = _policy(
     moving_fraction=0.3, heart_fraction=0.5, moving_top_share=0.05, heart_top_share=0.05
   )
-  negatives = index.negatives()
-  moving = index.moving_negatives(policy.kinds, policy.moving_top_share)
-  heart = index.heart_negatives(policy.kinds, policy.heart_top_share)
-  drawn = pipeline._Negatives(index, policy, split, "test").draw(np.random.default_rng(0), 4000)
+  negatives = index.negatives(NEUTRAL_KINDS)
+  moving = index.moving_negatives(policy.negative_kinds, policy.moving_top_share)
+  heart = index.heart_negatives(policy.negative_kinds, policy.heart_top_share)
+  drawn = sampling.Negatives(index, policy, split, "test").draw(np.random.default_rng(0), 4000)
   both = len(np.intersect1d(moving, heart))
   # Uniform draws (20 %) and the other pool's draws land in a pool by its share.
   expected_moving = 0.3 + 0.5 * both / len(heart) + 0.2 * len(moving) / len(negatives)
@@ -127,8 +141,8 @@ def test_negatives_split_between_moving_heart_and_uniform(dataset):
 
 def test_heart_negatives_have_the_steepest_heart_rate_rise(dataset):
   builder, split = dataset
-  index = pipeline.SplitIndex.load(builder, split)
-  heart = index.heart_negatives(pipeline.DEFAULT_NEGATIVE_KINDS, top_share=0.2)
+  index = sampling.SplitIndex.load(builder, split)
+  heart = index.heart_negatives(NEUTRAL_KINDS, top_share=0.2)
   _assert_top_negatives(index, heart, index.heart, 0.2)
   # The peak HRS over the window's frames of the trial's stored HRS curve.
   window = int(heart[0])
@@ -140,39 +154,39 @@ def test_heart_negatives_have_the_steepest_heart_rate_rise(dataset):
 
 def test_moving_negative_fraction_is_drawn(dataset):
   builder, split = dataset
-  index = pipeline.SplitIndex.load(builder, split)
-  policy = pipeline.NegativePolicy(moving_fraction=1.0, moving_top_share=0.2)
-  moving = set(index.moving_negatives(policy.kinds, policy.moving_top_share))
+  index = sampling.SplitIndex.load(builder, split)
+  policy = _policy(moving_fraction=1.0, moving_top_share=0.2)
+  moving = set(index.moving_negatives(policy.negative_kinds, policy.moving_top_share))
   for batch in _take(
-    pipeline.finetune_loader(
-      builder, split, batch_size=8, seed=2, negatives=policy, shard_index=0, shard_count=1
+    loaders.finetune_loader(
+      builder, split, batch_size=8, seed=2, policy=policy, shard_index=0, shard_count=1
     ),
     3,
   ):
     assert set(batch["index"][batch["label"] == 0]) <= moving
   for batch in _take(
-    pipeline.pretrain_loader(
-      builder, split, batch_size=8, seed=1, negatives=policy, shard_index=0, shard_count=1
+    loaders.pretrain_loader(
+      builder, split, batch_size=8, seed=1, policy=policy, shard_index=0, shard_count=1
     ),
     2,
   ):
     assert set(batch["negative"]["index"]) <= moving
   with pytest.raises(ValueError, match="moving_fraction=1.5"):
-    pipeline.NegativePolicy(moving_fraction=1.5)
+    _policy(moving_fraction=1.5)
   with pytest.raises(ValueError, match="heart_top_share=0"):
-    pipeline.NegativePolicy(heart_top_share=0.0)
+    _policy(heart_top_share=0.0)
   with pytest.raises(ValueError, match="moving_fraction \\+ heart_fraction = 1.2"):
-    pipeline.NegativePolicy(moving_fraction=0.6, heart_fraction=0.6)
+    _policy(moving_fraction=0.6, heart_fraction=0.6)
   with pytest.raises(ValueError, match="'blink'"):
-    pipeline.NegativePolicy(kinds=("blink",))
+    _policy(negative_kinds=("blink",))
 
 
 def test_features_standardised_within_each_trial(dataset):
   builder, split = dataset
   stats = trials.trial_feature_stats(builder, split)
-  features = pipeline.Features(trial_feature_stats=stats)
+  features = loaders.Features(trial_feature_stats=stats)
   batches = list(
-    pipeline.eval_loader(
+    loaders.eval_loader(
       builder, split, batch_size=64, features=features, shard_index=0, shard_count=1
     )
   )
@@ -185,7 +199,7 @@ def test_features_standardised_within_each_trial(dataset):
     varying = mine.std(0) > 1e-3
     np.testing.assert_allclose(mine.std(0)[varying], 1.0, atol=1e-2)
   with pytest.raises(KeyError, match="no feature statistics"):
-    pipeline.Features(trial_feature_stats={}).model_inputs(
+    loaders.Features(trial_feature_stats={}).model_inputs(
       {"ecg": np.zeros(8), "ecg_features": np.zeros(6), "flow": np.zeros(1), "trial": b"s1/101"}
     )
 
@@ -194,7 +208,7 @@ def test_eval_is_ordered_complete_and_padded(dataset):
   builder, split = dataset
   infos = trials.load_trials(builder, split)
   expected = [(i, s) for i, t in enumerate(infos) for s in t.window_starts]
-  batches = list(pipeline.eval_loader(builder, split, batch_size=64, shard_index=0, shard_count=1))
+  batches = list(loaders.eval_loader(builder, split, batch_size=64, shard_index=0, shard_count=1))
   seen = [
     (t, s) for b in batches for t, s, m in zip(b["trial_index"], b["start_frame"], b["mask"]) if m
   ]
@@ -210,7 +224,7 @@ def test_process_shards_are_disjoint_and_complete(dataset):
   covered = []
   for process in range(2):
     batches = list(
-      pipeline.eval_loader(builder, split, batch_size=32, shard_index=process, shard_count=2)
+      loaders.eval_loader(builder, split, batch_size=32, shard_index=process, shard_count=2)
     )
     steps = steps or len(batches)
     assert len(batches) == steps  # every process runs the same number of steps
@@ -219,11 +233,16 @@ def test_process_shards_are_disjoint_and_complete(dataset):
   np.testing.assert_array_equal(np.sort(covered), np.arange(len(covered)))
 
   whole = _take(
-    pipeline.finetune_loader(builder, split, batch_size=8, seed=3, shard_index=0, shard_count=1), 2
+    loaders.finetune_loader(
+      builder, split, batch_size=8, seed=3, policy=_policy(), shard_index=0, shard_count=1
+    ),
+    2,
   )
   halves = [
     _take(
-      pipeline.finetune_loader(builder, split, batch_size=8, seed=3, shard_index=p, shard_count=2),
+      loaders.finetune_loader(
+        builder, split, batch_size=8, seed=3, policy=_policy(), shard_index=p, shard_count=2
+      ),
       2,
     )
     for p in (0, 1)
@@ -236,8 +255,8 @@ def test_process_shards_are_disjoint_and_complete(dataset):
 
 def test_resume_gives_the_same_batches(dataset):
   builder, split = dataset
-  loader = pipeline.pretrain_loader(
-    builder, split, batch_size=4, seed=4, shard_index=0, shard_count=1
+  loader = loaders.pretrain_loader(
+    builder, split, batch_size=4, seed=4, policy=_policy(), shard_index=0, shard_count=1
   )
   iterator = iter(loader)
   for _ in range(3):
@@ -252,9 +271,10 @@ def test_resume_gives_the_same_batches(dataset):
 
 def test_grain_workers_give_the_same_batches(dataset):
   builder, split = dataset
-  kwargs = dict(batch_size=4, seed=5, shard_index=0, shard_count=1, num_batches=3)
-  inline = list(pipeline.finetune_loader(builder, split, **kwargs))
-  workers = list(pipeline.finetune_loader(builder, split, worker_count=1, **kwargs))
+  kwargs = dict(batch_size=4, seed=5, policy=_policy(), shard_index=0, shard_count=1, num_batches=3)
+  inline = list(loaders.finetune_loader(builder, split, **kwargs))
+  flags.FLAGS.mark_as_parsed()  # grain's workers read absl flags, as in an absl app
+  workers = list(loaders.finetune_loader(builder, split, worker_count=1, **kwargs))
   assert len(workers) == 3
   for a, b in zip(inline, workers):
     _assert_same(a, b)
@@ -263,17 +283,49 @@ def test_grain_workers_give_the_same_batches(dataset):
 def test_unknown_split_names_the_choices(dataset):
   builder, _ = dataset
   with pytest.raises(ValueError, match="no split 'nobody'"):
-    pipeline.eval_loader(builder, "nobody", batch_size=4, shard_index=0, shard_count=1)
+    loaders.eval_loader(builder, "nobody", batch_size=4, shard_index=0, shard_count=1)
 
 
-def test_negative_kinds_come_from_the_data_config():
-  from experiments.configs import loso_synthetic, synthetic
+def test_sampling_policy_comes_from_the_data_config():
   from cmcl_jax.train import inputs
+  from experiments.configs import loso_synthetic, synthetic
 
   data = synthetic.get_config().data
-  assert inputs.negative_policy(data).kinds == pipeline.DEFAULT_NEGATIVE_KINDS
+  assert inputs.sampling_policy(data).negative_kinds == NEUTRAL_KINDS
+  assert inputs.sampling_policy(data).moving_fraction == 0.5
   data = loso_synthetic.get_config().data  # the demo's: windows on part of an ME too
-  assert inputs.negative_policy(data).kinds == ("none", "macro", "partial")
-  data.negative_kinds = ("none", "blink")
-  with pytest.raises(ValueError, match="'blink'"):
-    inputs.negative_policy(data)
+  assert inputs.sampling_policy(data).negative_kinds == ("none", "macro", "partial")
+  data.sampling.negative_kinds = ("none", "blink")
+  with pytest.raises(ValueError, match="data.sampling.negative_kinds \\['blink'\\]"):
+    inputs.sampling_policy(data)
+  data = base.get_config().data
+  data.sampling.positive_fraction = 1.5
+  with pytest.raises(ValueError, match="data.sampling.positive_fraction=1.5"):
+    inputs.sampling_policy(data)
+  data = base.get_config().data
+  data.sampling.unlock()
+  data.sampling.moving_share = 0.2
+  with pytest.raises(ValueError, match="unknown fields \\['moving_share'\\]"):
+    inputs.sampling_policy(data)
+
+
+def test_sampler_pools_are_the_batch_mix_weights(dataset):
+  builder, split = dataset
+  index = sampling.SplitIndex.load(builder, split)
+  policy = _policy(positive_fraction=0.25, moving_fraction=0.4, heart_fraction=0.2)
+  pools = policy.pools(index)
+  assert [w for w, _ in pools] == pytest.approx([0.25, 0.75 * 0.4, 0.75 * 0.4, 0.75 * 0.2])
+  np.testing.assert_array_equal(pools[0][1], index.positives())
+  (_, every), *hard = policy.negative_pools(index)
+  sampler = sampling.Negatives(index, policy, split, "test")
+  np.testing.assert_array_equal(sampler.all, every)
+  assert [(w, list(p)) for w, p in sampler.hard] == [(w, list(p)) for w, p in hard]
+
+
+def test_grain_workers_need_parsed_absl_flags(dataset):
+  builder, split = dataset
+  flags.FLAGS.unparse_flags()
+  with pytest.raises(RuntimeError, match="worker_count=1: grain's worker processes"):
+    loaders.finetune_loader(
+      builder, split, batch_size=4, seed=0, policy=_policy(), worker_count=1, num_batches=1
+    )

@@ -1,4 +1,5 @@
-"""The LOSO experiment end to end on a tiny synthetic MECG: train, spot, filter, report."""
+"""The LOSO harness end to end on a tiny synthetic MECG: spotters, resume, reports, the
+smoke demo and single-trial spotting."""
 
 import json
 import os
@@ -15,8 +16,7 @@ from absl import app
 from cmcl_jax.analysis import report
 from cmcl_jax.data import ecg_io
 from cmcl_jax.data import synthetic
-from cmcl_jax.spotting import loso
-from cmcl_jax.spotting import single_trial
+from cmcl_jax.experiment import dataset, loso, methods, single_trial
 from data_builders.mecg import mecg_dataset_builder
 from experiments import end_to_end
 from experiments.configs import loso_synthetic
@@ -30,11 +30,14 @@ def test_loso_runs_resumes_and_reports(tmp_path):
   # from a trial whose ECG starts at frame 0. Per-trial statistics would include the
   # first and last windows, whose ECG context the cut recording lacks (here 6 of 8 s).
   config.data.feature_norm = "dataset"
+  # A training-free spotter beside CMCL-Net, its candidates through the CCF as well.
+  config.loso.spotters = ("motion", "video", "ecg", "both")
+  config.loso.ccf.spotters = ("both", "motion")
   raw_config = synthetic.preset("tiny", num_subjects=2, trials_per_subject=2, trial_seconds=8.0)
   outcome = end_to_end.run(config, tmp_path, raw_config, seed=3)
   raw = tmp_path / "mecg_raw"
   builder = mecg_dataset_builder.Builder(config="tiny", data_dir=config.data.data_dir)
-  folds = loso.finished_folds(tmp_path / "loso", loso.dataset_subjects(builder))
+  folds = loso.finished_folds(config, tmp_path / "loso", dataset.dataset_subjects(builder))
   subjects = sorted(builder.info.splits.keys())
   assert sorted(folds) == subjects
   planted = synthetic.load_ground_truth(raw)
@@ -42,12 +45,19 @@ def test_loso_runs_resumes_and_reports(tmp_path):
     e["kind"] == "micro" for s in planted["subjects"] for t in s["trials"] for e in t["expressions"]
   )
   for fold in folds.values():
-    assert set(fold["variants"]) == {"video", "ecg", "both", "both+ccf", "both+ccf_chosen"}
-    assert fold["chosen_eta"] in config.loso.ccf.sweep
-    both, filtered = fold["variants"]["both"]["total"], fold["variants"]["both+ccf"]["total"]
-    # The CCF only removes candidates: TP and FP can only go down, FN up.
-    assert filtered["tp"] <= both["tp"] and filtered["fp"] <= both["fp"]
-    assert filtered["tp"] + filtered["fn"] == both["tp"] + both["fn"]
+    assert set(fold["variants"]) == {
+      "motion", "motion+ccf", "motion+ccf_chosen", "video", "ecg", "both", "both+ccf",
+      "both+ccf_chosen",
+    }  # fmt: skip
+    for spotter in config.loso.ccf.spotters:
+      assert fold["chosen_eta"][spotter] in config.loso.ccf.sweep
+      plain = fold["variants"][spotter]["total"]
+      filtered = fold["variants"][spotter + "+ccf"]["total"]
+      # The CCF only removes candidates: TP and FP can only go down, FN up.
+      assert filtered["tp"] <= plain["tp"] and filtered["fp"] <= plain["fp"]
+      assert filtered["tp"] + filtered["fn"] == plain["tp"] + plain["fn"]
+    # The motion spotter's threshold is chosen on the training subjects.
+    assert fold["thresholds"]["motion"] in config.spotters.motion.spotting.threshold_grid
   assert (
     sum(
       f["variants"]["both"]["total"]["tp"] + f["variants"]["both"]["total"]["fn"]
@@ -64,31 +74,47 @@ def test_loso_runs_resumes_and_reports(tmp_path):
     assert again["timings"][stage] == outcome["timings"][stage]
   assert again["resumed"] == [] and again["summary"]["table3"] == outcome["summary"]["table3"]
 
-  # A rerun reads the finished folds back instead of training again.
-  result_file = tmp_path / "loso" / "folds" / subjects[0] / loso.RESULT_FILE
-  before = result_file.stat().st_mtime_ns
+  # A rerun reads every finished spotter back instead of training again.
+  fold_dir = tmp_path / "loso" / "folds" / subjects[0]
+  spotted = fold_dir / "both" / loso.SPOTTED_FILE
+  before = spotted.stat().st_mtime_ns
   assert loso.run_loso(config, tmp_path / "loso") == folds
-  assert result_file.stat().st_mtime_ns == before
-  # Another config over the same workdir stops instead of reusing stale folds.
-  changed = loso_synthetic.get_config("runlocal")
-  changed.data.data_dir, changed.data.feature_norm = config.data.data_dir, "dataset"
-  changed.data.positive_fraction = 0.5
+  assert spotted.stat().st_mtime_ns == before
+  # Another config over the same workdir stops instead of reusing stale results.
+  changed = config.copy_and_resolve_references()
+  changed.data.sampling.positive_fraction = 0.5
+  fraction = config.data.sampling.positive_fraction
   with pytest.raises(
-    ValueError, match=re.escape(f"data.positive_fraction: {config.data.positive_fraction!r} → 0.5")
+    ValueError, match=re.escape(f"data.sampling.positive_fraction: {fraction!r} → 0.5")
   ):
     loso.run_loso(changed, tmp_path / "loso")
-  changed.data.positive_fraction = config.data.positive_fraction
-  changed.loso.folds = subjects[0]  # which folds to run is not part of a fold's result
-  changed.data.data_dir = os.path.relpath(config.data.data_dir)  # nor where data lie
-  assert loso.run_loso(changed, tmp_path / "loso") == {subjects[0]: folds[subjects[0]]}
+  # Which folds and spotters to run is not part of a spotter's result, nor where the
+  # data lie: a run of a subset of them reads theirs back.
+  changed = config.copy_and_resolve_references()
+  changed.loso.folds = subjects[0]
+  changed.loso.spotters, changed.loso.ccf.spotters = ("both",), ("both",)
+  changed.data.data_dir = os.path.relpath(config.data.data_dir)
+  (subset,) = loso.run_loso(changed, tmp_path / "loso").values()
+  assert subset["variants"] == {
+    k: v for k, v in folds[subjects[0]]["variants"].items() if k.startswith("both")
+  }
+  assert spotted.stat().st_mtime_ns == before
+  # A finished spotter whose own entry changed is refused too.
+  changed.spotters.motion.spotting.smoothing_frames = 2.0
+  changed.loso.spotters = ("motion", "both")
+  with pytest.raises(ValueError, match="spotters.motion.spotting.smoothing_frames: 4.0 → 2.0"):
+    loso.run_loso(changed, tmp_path / "loso")
 
   summary = outcome["summary"]
   assert [row["variant"] for row in summary["table3"]] == [
+    "face motion",
     "video only",
     "ECG only",
     "video + ECG",
     "video + ECG + CCF (η = 2.0)",
     "video + ECG + CCF (η chosen in fold)",
+    "face motion + CCF (η = 2.0)",
+    "face motion + CCF (η chosen in fold)",
   ]
   out = tmp_path / "results"
   assert json.loads((out / "table3.json").read_text()) == summary["table3"]
@@ -104,18 +130,17 @@ def test_loso_runs_resumes_and_reports(tmp_path):
     assert (out / name).stat().st_size > 0, name
   assert "HRS (bpm/s)" in (out / "ecg_statistics.md").read_text()
   assert list((tmp_path / "figures").glob("*.png"))
-  _check_planted_report(summary["planted"], folds)
+  _check_planted_report(config, summary["planted"], folds)
 
   _check_spot_trial(tmp_path, raw, planted)
 
 
-def _check_planted_report(planted_report, folds):
+def _check_planted_report(config, planted_report, folds):
   """planted.md accounts for every candidate of every variant: its true positives and
   false positives by source sum to the fold totals of table 3."""
-  keys = {
-    row["variant"]: key for key, row in zip(report.PER_SUBJECT_VARIANTS, planted_report["sources"])
-  }
-  assert len(keys) == len(report.PER_SUBJECT_VARIANTS)
+  variants = report.per_subject_variants(config)
+  keys = {row["variant"]: key for key, row in zip(variants, planted_report["sources"])}
+  assert len(keys) == len(variants)
   for row in planted_report["sources"]:
     key = keys[row["variant"]]
     total = {c: sum(f["variants"][key]["total"][c] for f in folds.values()) for c in ("tp", "fp")}
@@ -148,20 +173,16 @@ def _check_spot_trial(tmp_path, raw, planted):
   used = json.loads((run_dir / loso.SPOTTING_FILE).read_text())  # threshold of the fold
   assert used["threshold"] in loso_synthetic.get_config("runlocal").loso.spotting.threshold_grid
   spotted = single_trial.spot_trial(video, ecg_file, run, spotting=used)
-  with (run_dir.parent / loso.SCORES_FILE.format(variant="both")).open("rb") as f:
+  with (run_dir.parent / loso.SCORES_FILE.format(spotter="both")).open("rb") as f:
     stored = dict(np.load(f))
-  trial_id = f"{subject}/{trial['marker']}"
-  np.testing.assert_array_equal(spotted.window_starts, stored[f"{trial_id}|starts"])
+  curve = stored[f"{subject}/{trial['marker']}|micro"]
+  assert spotted.curve.shape == curve.shape == (trial["num_frames"],)
   # Without ECG before frame 0 the first windows' context differs. Inside, only R-peak
   # detection and beat rejection see a shorter recording (their thresholds adapt to it).
   fps, window = spotted.fps, run.spec.window_frames
-  interior = (spotted.window_starts >= 3 * fps) & (
-    spotted.window_starts + window <= trial["num_frames"] - 3 * fps
-  )
-  assert interior.sum() >= 5
-  np.testing.assert_allclose(
-    spotted.window_scores[interior], stored[f"{trial_id}|scores"][interior], atol=1e-2
-  )
+  interior = slice(int(3 * fps) + window, trial["num_frames"] - int(3 * fps) - window)
+  assert len(curve[interior]) >= 5 * run.spec.stride_frames
+  np.testing.assert_allclose(spotted.curve[interior], curve[interior], atol=1e-2)
 
   out = tmp_path / "spotted"
   subprocess.run(
@@ -193,13 +214,32 @@ def test_spot_trial_errors_name_what_is_missing(tmp_path):
     single_trial.user_trial(tmp_path / "nope.avi", tmp_path / "nope.csv")
 
 
-def test_unknown_fold_and_variant_are_clear_errors():
+def test_unknown_folds_and_spotters_are_clear_errors():
   with pytest.raises(ValueError, match="unknown subjects.*s9"):
-    loso.fold_subjects(["s2", "s1"], "s1,s9")
-  assert loso.fold_subjects(["s2", "s1"], "") == ["s1", "s2"]
-  assert loso.fold_subjects(["s2", "s1"], " s2 ") == ["s2"]
-  with pytest.raises(ValueError, match="'audio'"):
-    loso.variant_config(loso_synthetic.get_config("runlocal"), "audio", "s1", "s2")
+    dataset.fold_subjects(["s2", "s1"], "s1,s9")
+  assert dataset.fold_subjects(["s2", "s1"], "") == ["s1", "s2"]
+  assert dataset.fold_subjects(["s2", "s1"], " s2 ") == ["s2"]
+  config = loso_synthetic.get_config("runlocal")
+  config.spotters.both.modality = "audio"
+  with pytest.raises(ValueError, match="spotters.both.modality='audio'"):
+    methods.make_spotter("both", config)
+  with pytest.raises(ValueError, match="'sound' has no entry in config.spotters"):
+    methods.make_spotter("sound", config)
+  config.spotters.both.method = "no_such_method"
+  with pytest.raises(ValueError, match="spotters.both.method='no_such_method'"):
+    methods.make_spotter("both", config)
+  config.spotters.both.method = "cmcl_jax.nowhere:Spotter"
+  with pytest.raises(ValueError, match="No module named 'cmcl_jax.nowhere'"):
+    methods.make_spotter("both", config)
+
+
+def test_a_spotter_of_your_own_is_a_module_and_a_config_entry():
+  config = loso_synthetic.get_config("runlocal")
+  config.spotters.mine = dict(method="cmcl_jax.baselines.motion:MotionSpotter", title="mine",
+                              spotting=config.loso.spotting.to_dict())  # fmt: skip
+  spotter = methods.make_spotter("mine", config)
+  assert spotter.name == "mine" and spotter.fit(None)
+  assert spotter.spotting.half_width_frames == config.loso.spotting.half_width_frames
 
 
 def test_demo_synthetic_overrides_are_checked():
@@ -207,3 +247,40 @@ def test_demo_synthetic_overrides_are_checked():
   assert end_to_end.synthetic_config("demo") == synthetic.preset("demo")
   with pytest.raises(app.UsageError, match="hr_response_share=abc"):
     end_to_end.synthetic_config("demo", ["hr_response_share=abc"])
+
+
+@pytest.mark.slow
+def test_smoke_demo_runs_the_whole_pipeline(tmp_path):
+  """`python -m experiments.demo --smoke`: the README's main job on the tiny preset."""
+  workdir = tmp_path / "smoke"
+  result = subprocess.run(
+    [sys.executable, "-m", "experiments.demo", "--smoke", f"--workdir={workdir}"],
+    capture_output=True,
+    text=True,
+    cwd=Path(__file__).resolve().parents[1],
+  )
+  assert result.returncode == 0, result.stderr[-3000:]
+  rows = json.loads((workdir / "results" / "table3.json").read_text())
+  assert [r["variant"] for r in rows][:3] == ["video only", "ECG only", "video + ECG"]
+  truth = synthetic.load_ground_truth(workdir / "mecg_raw")
+  assert len(truth["subjects"]) == synthetic.preset("tiny").num_subjects
+  micro = sum(
+    e["kind"] == "micro" for s in truth["subjects"] for t in s["trials"] for e in t["expressions"]
+  )
+  assert all(r["tp"] + r["fn"] == micro for r in rows)
+  assert json.loads((workdir / "timings.json").read_text())["seconds"].keys() == {
+    "synthesize", "build", "loso", "report"
+  }  # fmt: skip
+  for name in ("eta_sweep.png", "per_subject_precision.png", "planted.md"):
+    assert (workdir / "results" / name).stat().st_size > 0
+
+
+def test_smoke_demo_refuses_overrides_of_its_implicit_config():
+  result = subprocess.run(
+    [sys.executable, "-m", "experiments.demo", "--smoke", "--config.seed=3"],
+    capture_output=True,
+    text=True,
+    cwd=Path(__file__).resolve().parents[1],
+  )
+  assert result.returncode != 0
+  assert "loso_synthetic.py:runlocal" in result.stderr

@@ -10,7 +10,7 @@ from cmcl_jax import video
 from cmcl_jax.data import coding
 from cmcl_jax.data import ecg_io
 from cmcl_jax.data import layout
-from cmcl_jax.data import synthetic
+from cmcl_jax.data import pseudonyms, synthetic
 from cmcl_jax.data import trial_ecg
 from cmcl_jax.data import video_io
 from cmcl_jax.data.coding_checks import summarize_findings, validate_expressions
@@ -32,6 +32,12 @@ def test_same_seed_same_layout(tiny_raw, tmp_path):
   video_a = next((tmp_path / "a" / "videos").rglob("*.avi")).read_bytes()
   video_b = next((tmp_path / "b" / "videos").rglob("*.avi")).read_bytes()
   assert video_a == video_b
+  # The dataset built from it gets the same subject ids (so the same folds) every time.
+  ids = {
+    name: pseudonyms.Pseudonyms.load_or_create(tmp_path / name, ["subj01"]).ids
+    for name in ("a", "b", "c")
+  }
+  assert ids["a"] == ids["b"] != ids["c"]
 
 
 def test_coding_file_matches_ground_truth_and_paper_rule(tiny_raw):

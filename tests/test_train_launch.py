@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import tensorflow_datasets as tfds
 
+from cmcl_jax.experiment import dataset
 from cmcl_jax.train import check_config, inputs
 from data_builders.mecg import mecg_dataset_builder
-from experiments.configs import mecg, smoke, synthetic
+from experiments.configs import base, loso_synthetic, mecg, smoke, synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 600
@@ -73,6 +74,9 @@ def test_every_preset_passes_the_checks():
     synthetic.get_config(),
     synthetic.get_config("runlocal"),
     mecg.get_config("runlocal"),
+    base.get_config(),
+    loso_synthetic.get_config(),
+    loso_synthetic.get_config("runlocal"),
   ):
     check_config(config)
 
@@ -97,9 +101,9 @@ def test_missing_dataset_and_mismatched_model_are_explained(data_dir, tmp_path):
   config = smoke.get_config()
   config.data.data_dir = str(tmp_path)
   with pytest.raises(FileNotFoundError, match="build it with"):
-    inputs.open_builder(config.data)
+    dataset.open_builder(config.data)
   config.data.data_dir = str(data_dir)
-  builder = inputs.open_builder(config.data)
+  builder = dataset.open_builder(config.data)
   config.model.encoder.ecg_num_features = 4
   with pytest.raises(ValueError, match="ecg_num_features=4"):
     inputs.check_model_inputs(builder, config.model)

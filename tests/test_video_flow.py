@@ -16,7 +16,7 @@ from cmcl_jax.video import (
 FACES = Path(__file__).resolve().parents[1].parent / "shared/fixtures/mecg_real/me_faces"
 
 # Largest error of the median flow vs a known global shift, pixels (measured:
-# DIS ≤ 0.15 px, Farneback ≤ 0.05 px on this texture, see README).
+# DIS ≤ 0.15 px, Farneback ≤ 0.05 px on this texture, see docs/signals.md).
 SHIFT_TOLERANCE = {"dis": 0.2, "farneback": 0.1}
 SHIFTS = [(0.0, 0.0), (0.3, 0.2), (1.5, -0.75), (3.0, 2.0), (-2.0, 4.0)]
 

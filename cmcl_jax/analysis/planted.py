@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cmcl_jax.data import pipeline
+from cmcl_jax.data import sampling
 from cmcl_jax.data import pseudonyms
 from cmcl_jax.data import synthetic
 from cmcl_jax.spotting import metrics
@@ -194,7 +194,7 @@ def candidate_sources(
 
 
 def window_sources(
-  index: pipeline.SplitIndex, events: Mapping[str, Sequence[PlantedEvent]]
+  index: sampling.SplitIndex, events: Mapping[str, Sequence[PlantedEvent]]
 ) -> np.ndarray:
   """(N,) `SOURCES` kind of every window of a split (ME windows by their ME)."""
   out = []
@@ -206,28 +206,19 @@ def window_sources(
 
 
 def batch_mix(
-  index: pipeline.SplitIndex,
+  index: sampling.SplitIndex,
   events: Mapping[str, Sequence[PlantedEvent]],
-  policy: pipeline.NegativePolicy,
-  positive_fraction: float,
+  policy: sampling.SamplingPolicy,
 ) -> dict[str, float]:
-  """`SOURCES` kind → expected share of a fine-tuning batch's windows
-  (`pipeline.finetune_loader`: ME windows uniformly, negatives by `policy`), plus
-  "part_of_me": negatives on an ME (partial windows, when `policy.kinds` has them);
-  the `ME_SOURCES` shares are ME windows only."""
+  """`SOURCES` kind → expected share of a fine-tuning batch's windows, weighing the
+  pools the fine-tuning sampler draws from (`SamplingPolicy.pools`), plus
+  "part_of_me": negatives on an ME (partial windows, when `policy.negative_kinds` has
+  them); the `ME_SOURCES` shares are ME windows only."""
   sources = window_sources(index, events)
   negative = np.isin(sources, ME_SOURCES) & (index.label == 0)
   sources = np.where(negative, "part_of_me", sources)
-  positives = index.positives()
-  pools = [
-    (1.0 - policy.moving_fraction - policy.heart_fraction, index.negatives(policy.kinds)),
-    (policy.moving_fraction, index.moving_negatives(policy.kinds, policy.moving_top_share)),
-    (policy.heart_fraction, index.heart_negatives(policy.kinds, policy.heart_top_share)),
-  ]
   mix = collections.Counter()
-  for weight, pool in [(positive_fraction, positives)] + [
-    ((1.0 - positive_fraction) * w, p) for w, p in pools
-  ]:
+  for weight, pool in policy.pools(index):
     if weight and len(pool):
       for source, count in collections.Counter(sources[pool]).items():
         mix[source] += weight * count / len(pool)

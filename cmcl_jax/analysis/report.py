@@ -22,43 +22,52 @@ from cmcl_jax.analysis import ecg_statistics
 from cmcl_jax.analysis import figures
 from cmcl_jax.analysis import planted
 from cmcl_jax.analysis import tables
-from cmcl_jax.data import pipeline
+from cmcl_jax.data import sampling
 from cmcl_jax.data import trials as trials_lib
+from cmcl_jax.experiment import loso
 from cmcl_jax.spotting import ccf as ccf_lib
-from cmcl_jax.spotting import loso
+from cmcl_jax.spotting.candidates import MICRO, candidates_of
 from cmcl_jax.spotting.metrics import Counts
 from cmcl_jax.train import inputs
 
-VARIANT_NAMES = {
-  "video": "video only",
-  "ecg": "ECG only",
-  "both": "video + ECG",
-  "both+ccf": "video + ECG + CCF (η = {eta})",
-  "both+ccf_chosen": "video + ECG + CCF (η chosen in fold)",
-}
-PER_SUBJECT_VARIANTS = ("video", "ecg", "both", "both+ccf")
+
+def variant_names(config) -> dict[str, str]:
+  """Row key → row name of every row a run of `config` gives, in table order: each
+  spotter of `loso.spotters` by its title, then, for those of `loso.ccf.spotters`,
+  "<title> + CCF (η = <eta>)" and "<title> + CCF (η chosen in fold)"."""
+  names = {name: config.spotters[name].title for name in config.loso.spotters}
+  for name in config.loso.ccf.spotters:
+    title = config.spotters[name].title
+    names[name + loso.CCF_SUFFIX] = f"{title} + CCF (η = {config.loso.ccf.eta})"
+    names[name + loso.CHOSEN_SUFFIX] = f"{title} + CCF (η chosen in fold)"
+  return names
+
+
+def per_subject_variants(config) -> list[str]:
+  """Row keys drawn per subject: every spotter, and each CCF spotter at the paper's η."""
+  return [*config.loso.spotters, *(n + loso.CCF_SUFFIX for n in config.loso.ccf.spotters)]
 
 
 def _counts(entry: dict) -> Counts:
   return Counts(entry["tp"], entry["fp"], entry["fn"])
 
 
-def ablation_rows(folds: dict[str, dict], eta: float) -> list[dict]:
-  """Table 3 rows: each variant's TP / FP / FN summed over folds, then P / R / F1."""
+def ablation_rows(folds: dict[str, dict], names: dict[str, str]) -> list[dict]:
+  """Table 3 rows: each row's TP / FP / FN summed over folds, then P / R / F1."""
   rows = []
-  for key, name in VARIANT_NAMES.items():
+  for key, name in names.items():
     present = [f["variants"][key]["total"] for f in folds.values() if key in f["variants"]]
     if present:
       total = tables.sum_counts([_counts(c) for c in present])
-      rows.append({"variant": name.format(eta=eta), **total.as_dict()})
+      rows.append({"variant": name, **total.as_dict()})
   return rows
 
 
-def eta_sweep(folds: dict[str, dict]) -> dict[float, Counts]:
-  """η → Counts summed over the folds' held-out subjects."""
+def eta_sweep(folds: dict[str, dict], spotter: str) -> dict[float, Counts]:
+  """η → Counts of `spotter`'s CCF-filtered candidates, summed over the folds."""
   sweep: dict[float, Counts] = {}
   for fold in folds.values():
-    for eta, counts in fold.get("eta_sweep", {}).items():
+    for eta, counts in fold["eta_sweep"].get(spotter, {}).items():
       sweep[float(eta)] = sweep.get(float(eta), Counts()) + _counts(counts)
   return dict(sorted(sweep.items()))
 
@@ -91,24 +100,26 @@ def ecg_apex_statistics(builder, subjects, seed: int = 0):
 
 
 def _spotting_figure(config, builder, folds, out: epath.Path, workdir: epath.Path):
-  """Draws the held-out trial with the most MEs of the first fold that has one."""
-  spotting = config.loso.spotting
+  """Draws the held-out trial with the most MEs of the first fold that has one, as
+  the first CCF spotter saw it (None without one)."""
+  if not config.loso.ccf.spotters:
+    return None
+  spotter, spotting = config.loso.ccf.spotters[0], config.loso.spotting
   for subject in sorted(folds):
     scored = [
       t
-      for t in loso.stored_scores(workdir, builder, subject, "both") or ()
-      if any(e.kind == "micro" for e in t.info.expressions)
+      for t in loso.stored_scores(workdir, builder, subject, spotter) or ()
+      if any(e.kind == MICRO for e in t.info.expressions)
     ]
     if not scored:
       continue
-    trial_scores = max(scored, key=lambda t: sum(e.kind == "micro" for e in t.info.expressions))
+    trial_scores = max(scored, key=lambda t: sum(e.kind == MICRO for e in t.info.expressions))
     info = trial_scores.info
-    threshold = loso.fold_threshold(folds[subject], "both", spotting)
-    (trial,) = loso.candidates_of([trial_scores], spotting, threshold)
-    curve = loso.score_curve_of(trial_scores, spotting)
+    threshold = loso.fold_threshold(folds[subject], spotter)
+    (trial,) = candidates_of([trial_scores], spotting, threshold)
     filtered = ccf_lib.ccf_filter(trial.candidates, trial.hrs, config.loso.ccf.eta, trial.mean_hrs)
     figure = figures.plot_spotting_trial(
-      curve,
+      trial_scores.curves[MICRO],
       threshold,
       filtered.kept,
       filtered.rejected,
@@ -133,34 +144,22 @@ def write_planted_report(
   the fine-tuning batches of each fold's training split."""
   workdir, out = epath.Path(workdir), epath.Path(out)
   events = planted.planted_events(raw_root)
-  spotting, eta = config.loso.spotting, config.loso.ccf.eta
-  candidates = {}  # variant → unfiltered candidates of every fold, read once
-  for variant in loso.VARIANTS:
-    candidates[variant] = [
-      trial
-      for subject, fold in sorted(folds.items())
-      for trial in loso.candidates_of(
-        loso.stored_scores(workdir, builder, subject, variant) or (),
-        spotting,
-        loso.fold_threshold(fold, variant, spotting),
-      )
-    ]
+  eta, names = config.loso.ccf.eta, variant_names(config)
+  candidates = {  # spotter → unfiltered candidates of every fold, read once
+    name: loso.candidates(workdir, builder, folds, name, config.loso.spotting)
+    for name in config.loso.spotters
+  }
   sources = []
-  for key in PER_SUBJECT_VARIANTS:
-    trials = candidates["both" if key.startswith("both") else key]
-    if trials:
-      counts = planted.candidate_sources(trials, events, eta if key == "both+ccf" else None)
-      sources.append({"variant": VARIANT_NAMES[key].format(eta=eta), **counts.row()})
-  policy = inputs.negative_policy(config.data)
+  for key in per_subject_variants(config):
+    spotter, filtered = key.removesuffix(loso.CCF_SUFFIX), key.endswith(loso.CCF_SUFFIX)
+    if candidates[spotter]:
+      counts = planted.candidate_sources(candidates[spotter], events, eta if filtered else None)
+      sources.append({"variant": names[key], **counts.row()})
+  policy = inputs.sampling_policy(config.data)
   mix = [
     {
       "training split of fold": subject,
-      **planted.batch_mix(
-        pipeline.SplitIndex.load(builder, fold["train_split"]),
-        events,
-        policy,
-        config.data.positive_fraction,
-      ),
+      **planted.batch_mix(sampling.SplitIndex.load(builder, fold["train_split"]), events, policy),
     }
     for subject, fold in sorted(folds.items())
   ]
@@ -195,24 +194,27 @@ def write_report(
   workdir = epath.Path(workdir)
   out = epath.Path(out or workdir / "results")
   out.mkdir(parents=True, exist_ok=True)
-  eta = config.loso.ccf.eta
-  rows = ablation_rows(folds, eta)
+  eta, names = config.loso.ccf.eta, variant_names(config)
+  rows = ablation_rows(folds, names)
   tables.write_table(rows, out, "table3", ["variant", *tables.COLUMNS])
-  sweep = eta_sweep(folds)
-  sweep_rows = [{"eta": e, **c.as_dict()} for e, c in sweep.items()]
+  sweep_rows = []
+  if config.loso.ccf.spotters:  # the sweep of the first CCF spotter
+    spotter = config.loso.ccf.spotters[0]
+    sweep = eta_sweep(folds, spotter)
+    sweep_rows = [{"eta": e, **c.as_dict()} for e, c in sweep.items()]
   if sweep_rows:
     tables.write_table(sweep_rows, out, "eta_sweep", ["eta", *tables.COLUMNS])
-    chosen = [f["chosen_eta"] for f in folds.values() if "chosen_eta" in f]
+    chosen = [f["chosen_eta"][spotter] for f in folds.values() if spotter in f["chosen_eta"]]
     figure = figures.plot_eta_sweep(sweep, eta, chosen)
     figure.savefig(out / "eta_sweep.png", dpi=110)
     figures.plt.close(figure)
   per_variant = {
-    VARIANT_NAMES[key].format(eta=eta): {
+    names[key]: {
       subject: _counts(fold["variants"][key]["total"])
       for subject, fold in folds.items()
       if key in fold["variants"]
     }
-    for key in PER_SUBJECT_VARIANTS
+    for key in per_subject_variants(config)
   }
   figure = figures.plot_per_subject_precision(per_variant)
   figure.savefig(out / "per_subject_precision.png", dpi=110)
@@ -227,5 +229,5 @@ def write_report(
     "table3": rows,
     "eta_sweep": sweep_rows,
     "spotting_figure": str(spotting_png),
-    "chosen_etas": {s: f.get("chosen_eta") for s, f in folds.items()},
+    "chosen_etas": {s: f["chosen_eta"] for s, f in folds.items()},
   }

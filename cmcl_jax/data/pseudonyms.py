@@ -94,3 +94,18 @@ class Pseudonyms:
       r"(?<![A-Za-z0-9])(" + "|".join(re.escape(n) for n in names) + r")(?![A-Za-z0-9])"
     )
     return pattern.sub(lambda m: self.ids[m.group(0)], text)
+
+
+def write_salt(manual_dir: str | os.PathLike, salt: str) -> None:
+  """Starts the mapping file of `manual_dir` with the given salt and no subjects yet,
+  replacing any: for layouts whose subject names need no protection (synthetic ones),
+  so that their ids, and with them the order of the LOSO folds and of the training
+  splits, are the same every time the layout is written.
+
+  Raises:
+    ValueError: `salt` is not a hex string.
+  """
+  bytes.fromhex(salt)
+  path = Path(manual_dir) / MAPPING_FILE
+  path.write_text(json.dumps({"salt": salt, "subjects": {}}, indent=1))
+  path.chmod(0o600)

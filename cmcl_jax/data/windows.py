@@ -15,11 +15,13 @@ Label policy (frames are inclusive intervals, IoU counted in frames):
   IoU 0.5, so the apex/coverage rule is what labels short MEs. When several MEs
   qualify, the one with the highest IoU is the window's expression.
 * **macro** (label 0): not micro, and the window overlaps a macro-expression by at
-  least one frame. Loaders may keep or drop these as negatives (`pipeline.NegativePolicy.kinds`).
+  least one frame. Negatives are drawn from the kinds that the training config's
+  `data.sampling.negative_kinds` lists (`sampling.SamplingPolicy`).
 * **partial** (label 0): not micro and no macro, but the window overlaps a
   micro-expression by at least one frame without meeting the micro rule (a boundary
-  window). Loaders drop these from negatives by default: they are neither clean
-  MEs nor clean non-MEs.
+  window): neither a clean ME nor a clean non-ME. The base config's
+  `negative_kinds` ("none", "macro") leaves them out of the negatives; the LOSO demo
+  config (`loso_synthetic.py`) adds "partial".
 * **none** (label 0): the window overlaps no annotated expression.
 
 The window's expression (for micro, the qualifying ME; for macro / partial, the

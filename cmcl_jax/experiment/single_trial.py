@@ -29,7 +29,7 @@ from cmcl_jax.data import windows
 from cmcl_jax.data.layout import Trial
 from cmcl_jax.spotting import ccf as ccf_lib
 from cmcl_jax.spotting import proposals
-from cmcl_jax.spotting.scoring import MODEL_KEYS, probability_fn
+from cmcl_jax.experiment.scoring import MODEL_KEYS, probability_fn
 from cmcl_jax.train import inputs
 from cmcl_jax.train.checkpoint import Checkpointer
 from cmcl_jax.train.state import ModelParts, build_model
@@ -233,7 +233,7 @@ def spot_trial(
     curve=curve,
     threshold=float(spotting["threshold"]),
     candidates=candidates,
-    kept=candidate_hrs > filtered.threshold,
+    kept=filtered.kept_mask,
     candidate_hrs=candidate_hrs,
     hrs=hrs,
     mean_hrs=mean_hrs,

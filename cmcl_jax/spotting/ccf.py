@@ -22,6 +22,7 @@ class CcfResult:
     kept, rejected: (K, 3) / (R, 3) int64 (onset, apex, offset) frames, input order.
     kept_hrs, rejected_hrs: (K,) / (R,) float32 HRS at their apex frames, bpm/s.
     threshold: η × trial mean HRS, bpm/s.
+    kept_mask: (N,) bool, True where the input candidate is kept.
   """
 
   kept: np.ndarray
@@ -29,6 +30,7 @@ class CcfResult:
   kept_hrs: np.ndarray
   rejected_hrs: np.ndarray
   threshold: float
+  kept_mask: np.ndarray
 
 
 def ccf_filter(
@@ -61,4 +63,6 @@ def ccf_filter(
   threshold = eta * mean
   at_apex = hrs[apex]
   keep = at_apex > threshold
-  return CcfResult(candidates[keep], candidates[~keep], at_apex[keep], at_apex[~keep], threshold)
+  return CcfResult(
+    candidates[keep], candidates[~keep], at_apex[keep], at_apex[~keep], threshold, keep
+  )

@@ -125,12 +125,12 @@ def propose(
 
 def propose_with(curve: np.ndarray, settings, threshold: float | None = None) -> np.ndarray:
   """`propose` with the peak-rule fields of a config section (e.g. `loso.spotting`):
-  half_width_frames, min_distance_frames, threshold (unless `threshold` is given),
-  and optionally centre."""
+  half_width_frames, min_distance_frames, threshold (unless `threshold` is given)
+  and centre."""
   return propose(
     curve,
     half_width_frames=settings["half_width_frames"],
     min_distance_frames=settings["min_distance_frames"],
     threshold=settings["threshold"] if threshold is None else threshold,
-    centre=settings.get("centre", "run"),
+    centre=settings["centre"],
   )

@@ -1,4 +1,4 @@
-"""Stage inputs from the `mecg` TFDS dataset through `cmcl_jax.data.pipeline`.
+"""Stage inputs from a prepared `mecg` TFDS dataset through `cmcl_jax.data.loaders`.
 
 The config's `data` section names the dataset (`tfds_config`, `data_dir`) and the
 leave-one-subject-out fold: `fold` k holds out the k-th subject split (sorted ids) for
@@ -18,24 +18,8 @@ import json
 import numpy as np
 from etils import epath
 
-from cmcl_jax.data import pipeline, trials, windows
+from cmcl_jax.data import loaders, sampling, trials, windows
 from cmcl_jax.train.loop import StageData
-from data_builders.mecg import mecg_dataset_builder
-
-
-def open_builder(data_config):
-  """The prepared `mecg/<tfds_config>` builder under `data_dir`, or a clear error."""
-  builder = mecg_dataset_builder.Builder(
-    config=data_config.tfds_config, data_dir=data_config.data_dir or None
-  )
-  if not epath.Path(builder.data_dir).exists():
-    raise FileNotFoundError(
-      f"no prepared dataset mecg/{data_config.tfds_config} in {builder.data_dir}; "
-      "build it with: python -m experiments.build_mecg data_builders/mecg "
-      f"--manual_dir=RAW --config={data_config.tfds_config} "
-      f"--data_dir={data_config.data_dir or '~/tensorflow_datasets'}"
-    )
-  return builder
 
 
 def fold_splits(builder, data_config) -> tuple[str, str]:
@@ -78,7 +62,7 @@ def check_model_inputs(builder, model_config) -> None:
 INPUTS_FILE = "inputs.json"
 
 
-def write_inputs(workdir: epath.PathLike, builder, features: pipeline.Features) -> None:
+def write_inputs(workdir: epath.PathLike, builder, features: loaders.Features) -> None:
   """Writes `<workdir>/inputs.json`: the dataset config, its `WindowSpec`, and
   `features` (ECG standardisation and the training split's feature statistics)."""
   stats = features.feature_stats
@@ -96,7 +80,7 @@ def write_inputs(workdir: epath.PathLike, builder, features: pipeline.Features) 
   (workdir / INPUTS_FILE).write_text(json.dumps(payload, indent=1))
 
 
-def read_inputs(workdir: epath.PathLike) -> tuple[windows.WindowSpec, pipeline.Features]:
+def read_inputs(workdir: epath.PathLike) -> tuple[windows.WindowSpec, loaders.Features]:
   """(window spec, features) a run was trained with, from `<workdir>/inputs.json`.
 
   With per-trial feature standardisation the returned `trial_feature_stats` is
@@ -112,7 +96,7 @@ def read_inputs(workdir: epath.PathLike) -> tuple[windows.WindowSpec, pipeline.F
   spec = dict(payload["spec"])
   spec["ecg_band_hz"] = tuple(spec["ecg_band_hz"])
   stats = payload["feature_stats"]
-  features = pipeline.Features(
+  features = loaders.Features(
     standardize_ecg=payload["standardize_ecg"],
     feature_stats=None if stats is None else tuple(np.asarray(s, np.float32) for s in stats),
     trial_feature_stats={} if payload.get("feature_norm") == "trial" else None,
@@ -123,7 +107,7 @@ def read_inputs(workdir: epath.PathLike) -> tuple[windows.WindowSpec, pipeline.F
 FEATURE_NORMS = ("dataset", "trial")
 
 
-def input_features(builder, train_split: str, feature_norm: str = "dataset") -> pipeline.Features:
+def input_features(builder, train_split: str, feature_norm: str) -> loaders.Features:
   """The model-input mapping of a run trained on `train_split`.
 
   feature_norm: "dataset" standardises the ECG features with the training split's
@@ -133,49 +117,59 @@ def input_features(builder, train_split: str, feature_norm: str = "dataset") -> 
     raise ValueError(f"data.feature_norm={feature_norm!r}: choose one of {FEATURE_NORMS}")
   if feature_norm == "trial":
     every_split = "+".join(sorted(builder.info.splits.keys()))
-    return pipeline.Features(trial_feature_stats=trials.trial_feature_stats(builder, every_split))
-  return pipeline.Features(feature_stats=trials.feature_stats(builder, train_split))
+    return loaders.Features(trial_feature_stats=trials.trial_feature_stats(builder, every_split))
+  return loaders.Features(feature_stats=trials.feature_stats(builder, train_split))
 
 
 def _iterator(loader_fn):
   return iter(loader_fn())
 
 
-def negative_policy(data) -> pipeline.NegativePolicy:
-  """The training loaders' `NegativePolicy` from the `data` config section."""
-  return pipeline.NegativePolicy(
-    kinds=tuple(data.get("negative_kinds", pipeline.DEFAULT_NEGATIVE_KINDS)),
-    moving_fraction=data.get("moving_negative_fraction", 0.0),
-    moving_top_share=data.get("moving_negative_top_share", 0.1),
-    heart_fraction=data.get("heart_negative_fraction", 0.0),
-    heart_top_share=data.get("heart_negative_top_share", 0.1),
-  )
+def sampling_policy(data) -> sampling.SamplingPolicy:
+  """The training loaders' `SamplingPolicy` from the config section `data.sampling`.
+
+  Raises:
+    ValueError: naming the field that is unknown, missing or out of range.
+  """
+  fields = {f.name for f in dataclasses.fields(sampling.SamplingPolicy)}
+  given = set(data.sampling.keys())
+  if given != fields:
+    raise ValueError(
+      f"data.sampling: unknown fields {sorted(given - fields)}, missing {sorted(fields - given)}; "
+      f"expected exactly {sorted(fields)}"
+    )
+  try:
+    return sampling.SamplingPolicy(**data.sampling.to_dict())
+  except ValueError as error:
+    raise ValueError(f"data.sampling.{error}") from None
 
 
-def mecg_data(config) -> dict[str, StageData]:
-  """`StageData` for "pretrain" and "finetune" from the config's `data` section."""
+def mecg_data(config, builder) -> dict[str, StageData]:
+  """`StageData` for "pretrain" and "finetune" from the config's `data` section.
+
+  Args:
+    config: an experiment config.
+    builder: the prepared `mecg` dataset it names
+      (`cmcl_jax.experiment.dataset.open_builder(config.data)`).
+  """
   data = config.data
-  builder = open_builder(data)
   check_model_inputs(builder, config.model)
   train_split, eval_split = fold_splits(builder, data)
-  features = input_features(builder, train_split, data.get("feature_norm", "dataset"))
-  negatives = negative_policy(data)
+  features = input_features(builder, train_split, data.feature_norm)
   common = dict(
-    seed=config.seed, features=features, worker_count=data.worker_count, negatives=negatives
+    seed=config.seed,
+    features=features,
+    worker_count=data.worker_count,
+    policy=sampling_policy(data),
   )
   pretrain = functools.partial(
-    pipeline.pretrain_loader, builder, train_split, batch_size=data.pretrain_batch_size, **common
+    loaders.pretrain_loader, builder, train_split, batch_size=data.pretrain_batch_size, **common
   )
   finetune = functools.partial(
-    pipeline.finetune_loader,
-    builder,
-    train_split,
-    batch_size=data.finetune_batch_size,
-    positive_fraction=data.positive_fraction,
-    **common,
+    loaders.finetune_loader, builder, train_split, batch_size=data.finetune_batch_size, **common
   )
   evaluate = functools.partial(
-    pipeline.eval_loader,
+    loaders.eval_loader,
     builder,
     eval_split,
     batch_size=data.eval_batch_size,

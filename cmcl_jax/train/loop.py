@@ -197,9 +197,7 @@ def run_stage(name: str, config, workdir: epath.PathLike, data: StageData) -> St
         last = step == total
         log_now = step % config.logging.every_steps == 0 or last
         save_now = step % config.checkpoint.every_steps == 0 or last
-        evaluate_now = data.evaluate is not None and (
-          last or step % stage.get("eval_every_steps", total) == 0
-        )
+        evaluate_now = data.evaluate is not None and (last or step % stage.eval_every_steps == 0)
         preempted = (log_now or jax.process_count() == 1) and _agree_to_stop(stop.received)
         if not (log_now or save_now or evaluate_now or preempted):
           continue

@@ -1,6 +1,6 @@
 """Per-trial face region of interest: one box per frame, following slow head drift.
 
-Policy (see README, "Signal features: video"):
+Policy (see docs/signals.md, "Video"):
 
 1. Detect the face with the Haar cascade on every `detect_every`-th frame only
    (default: 5 detections per second of video), near the last detection first

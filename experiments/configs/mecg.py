@@ -10,19 +10,20 @@ r"""CMCL-Net at paper scale on the real MECG data, for one GPU/TPU host or a clu
 was lent to the session that wrote it. Multi-host: add
 `--config.distributed.coordinator_address=HOST:PORT
 --config.distributed.num_processes=N --config.distributed.process_id=I` on every
-host. `mecg.py:runlocal` runs a few steps on CPU to check the set-up.
+host. `mecg.py:runlocal` runs a few steps on CPU to check the set-up. It is
+`base.py` with the `large` model, its window geometry and paper-scale steps.
 """
 
 import ml_collections
 
 from cmcl_jax.models import model_config
-from experiments.configs import synthetic
+from experiments.configs import base
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """arg: None, or "runlocal" for a few steps with small batches."""
-  config = synthetic.get_config(arg)
-  runlocal = arg == "runlocal"
+  config = base.get_config(arg)
+  runlocal = base.check_arg(arg)
   config.model = model_config("large")
   # mecg/default windows: 8 flow fields at 32² → backbone map (4, 8, 8), 32 tokens;
   # 500 ECG samples / patch 5 → 100 tokens; 7 HRV features.

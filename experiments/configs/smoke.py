@@ -7,20 +7,21 @@ r"""Seconds-long check of the whole training path on the tiny `mecg` build (test
       --config.data.data_dir=/tmp/tfds --workdir=/tmp/smoke
 
 Training costs ≈ 1–2 min on 2 CPU cores, nearly all of it XLA compilation (6 + 6
-steps of the `tiny` model). It is `synthetic.py` with the tiny dataset and model and a few steps.
+steps of the `tiny` model). It is `base.py` with the tiny dataset and model, small
+batches and a few steps.
 """
 
 import ml_collections
 
 from cmcl_jax.models import model_config
-from experiments.configs import synthetic
+from experiments.configs import base
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """arg: unused (the smoke run is already minimal)."""
   if arg:
     raise ValueError(f"smoke.py takes no argument, got {arg!r}")
-  config = synthetic.get_config("runlocal")
+  config = base.get_config(base.RUNLOCAL)
   config.data.tfds_config = "tiny"  # flow (4, 16, 16, 2), ECG 64 samples
   config.data.update(pretrain_batch_size=4, finetune_batch_size=8, eval_batch_size=16)
   config.model = model_config("tiny")

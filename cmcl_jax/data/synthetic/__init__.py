@@ -1,4 +1,4 @@
-"""Synthetic MECG: the raw layout of DESIGN §3, written from a seed with its ground truth."""
+"""Synthetic MECG: the raw layout of docs/data.md, written from a seed with its ground truth."""
 
 from cmcl_jax.data.synthetic.config import PRESETS, SyntheticConfig, parse_overrides, preset
 from cmcl_jax.data.synthetic.generate import (

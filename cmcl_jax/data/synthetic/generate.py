@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime
+import hashlib
 import json
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tqdm.auto import tqdm
 from cmcl_jax.data import coding
 from cmcl_jax.data import coding_write
 from cmcl_jax.data import ecg_io
+from cmcl_jax.data import pseudonyms
 from cmcl_jax.data import video_io
 from cmcl_jax.data.synthetic import faces
 from cmcl_jax.data.synthetic import heart
@@ -42,7 +44,8 @@ def generate(out_dir, config: SyntheticConfig, seed: int = 0, progress: bool = T
   Args:
     out_dir: folder to write into (created; existing generated files are replaced).
     config: sizes and content knobs, e.g. `synthetic.preset("tiny")`.
-    seed: everything written is a function of (config, seed).
+    seed: everything written is a function of (config, seed), the pseudonym salt of
+      the dataset built from it too (`synthetic_salt`).
     progress: show a progress bar over trials.
 
   Returns:
@@ -74,9 +77,16 @@ def generate(out_dir, config: SyntheticConfig, seed: int = 0, progress: bool = T
     "subjects": subjects,
   }
   (out_dir / GROUND_TRUTH_NAME).write_text(json.dumps(truth, indent=1))
+  pseudonyms.write_salt(out_dir, synthetic_salt(seed))
   if progress:
     print(unplaced_summary(truth))
   return truth
+
+
+def synthetic_salt(seed: int) -> str:
+  """The pseudonym salt of a synthetic layout: fixed by its seed (a real layout draws
+  one at random when it is first built, `pseudonyms.Pseudonyms.load_or_create`)."""
+  return hashlib.sha256(f"cmcl_jax.data.synthetic seed {seed}".encode()).hexdigest()[:32]
 
 
 def unplaced_summary(truth: dict) -> str:

@@ -1,5 +1,7 @@
 """grain input pipelines over the `mecg` dataset: triplets, balanced batches, spotting.
 
+Which windows a batch holds is `cmcl_jax.data.sampling`; this module reads them.
+
 Three loaders, each a `grain.IterDataset` of batches (dicts of NumPy arrays) read
 from `tfds` array_record shards without TensorFlow:
 
@@ -7,11 +9,11 @@ from `tfds` array_record shards without TensorFlow:
   loss. Anchor: an ME window drawn uniformly (with replacement) from the split's ME
   windows; positive: another ME window, from a *different* expression when the split
   has one (else another window of the same ME, else the anchor itself); negative: a
-  window drawn by the `NegativePolicy` (kinds, and the share of moving ones). Two thirds
+  window drawn by the `sampling.SamplingPolicy` (kinds, and the shares of hard ones). Two thirds
   of every batch are thus ME windows, against ~1 % of windows naturally.
 * `finetune_loader`: class-balanced batches: exactly
   ``round(positive_fraction × batch_size)`` ME windows (with replacement) and the
-  rest negatives (by the `NegativePolicy`, with replacement), in random order.
+  rest negatives (by the `SamplingPolicy`, with replacement), in random order.
 * `eval_loader`: every window of the split exactly once, in dataset order (trial by
   trial, window by window), last batch padded; `mask` is False on padding.
 
@@ -40,93 +42,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import grain
-from absl import flags
 import numpy as np
 import tensorflow_datasets as tfds
+from absl import flags
 
+from cmcl_jax.data import sampling
 from cmcl_jax.data import trials as trials_lib
-from cmcl_jax.data import windows
+from cmcl_jax.data.sampling import SamplingPolicy, SplitIndex
 
 ENDLESS = 2**40
 """Number of batches of an endless training loader (never reached)."""
-DEFAULT_NEGATIVE_KINDS = ("none", "macro")
-"""Windows used as negatives: no expression, or a macro-expression. "partial"
-windows (a piece of an ME) are neither clean positives nor clean negatives."""
-POSITIVE_RESAMPLE_TRIES = 8
-"""Draws to find a positive window of another expression than the anchor's."""
-
-
-@dataclasses.dataclass(frozen=True)
-class SplitIndex:
-  """Labels of every window of a split expression, from the trial records alone.
-
-  Attributes:
-    label: (N,) int8, 1 = ME.
-    kind: (N,) int8 index into `windows.KINDS`.
-    row: (N,) int32 coding-file row of the window's expression (-1 none).
-    trial_index: (N,) int32 position of the window's trial in `trials`.
-    trials: `trials.load_trials(split)`.
-    motion: (N,) float32 face motion of each window, pixels (`window_motion`).
-    heart: (N,) float32 peak HRS of each window, bpm/s (`TrialInfo.window_peak_hrs`).
-  """
-
-  label: np.ndarray
-  kind: np.ndarray
-  row: np.ndarray
-  trial_index: np.ndarray
-  trials: tuple[trials_lib.TrialInfo, ...]
-  motion: np.ndarray
-  heart: np.ndarray
-
-  @classmethod
-  def load(cls, builder_or_dir, split: str) -> "SplitIndex":
-    infos = trials_lib.load_trials(builder_or_dir, split)
-    return cls(
-      label=np.concatenate([t.window_label for t in infos]),
-      kind=np.concatenate([t.window_kind for t in infos]),
-      row=np.concatenate([t.window_row for t in infos]),
-      trial_index=np.concatenate(
-        [np.full(t.num_windows, i, np.int32) for i, t in enumerate(infos)]
-      ),
-      trials=tuple(infos),
-      motion=np.concatenate([t.window_motion for t in infos]),
-      heart=np.concatenate([t.window_peak_hrs for t in infos]),
-    )
-
-  def __len__(self) -> int:
-    return len(self.label)
-
-  def positives(self) -> np.ndarray:
-    """Record indices of the ME windows."""
-    return np.flatnonzero(self.label == 1)
-
-  def negatives(self, kinds: Sequence[str] = DEFAULT_NEGATIVE_KINDS) -> np.ndarray:
-    """Record indices of the non-ME windows whose kind is in `kinds`."""
-    codes = [windows.KINDS.index(k) for k in kinds]
-    return np.flatnonzero((self.label == 0) & np.isin(self.kind, codes))
-
-  def moving_negatives(self, kinds: Sequence[str], top_share: float) -> np.ndarray:
-    """The `top_share` of `negatives(kinds)` with the most face motion
-    (`window_motion`): blinks, head shifts, macro-expressions and ME-like movements
-    without an ME, which a detector of motion alone takes for MEs."""
-    return self._top_negatives(self.motion, kinds, top_share)
-
-  def heart_negatives(self, kinds: Sequence[str], top_share: float) -> np.ndarray:
-    """The `top_share` of `negatives(kinds)` with the steepest heart-rate rise
-    (`heart`): accelerations without an ME, which a detector of the ECG alone
-    takes for MEs."""
-    return self._top_negatives(self.heart, kinds, top_share)
-
-  def _top_negatives(
-    self, values: np.ndarray, kinds: Sequence[str], top_share: float
-  ) -> np.ndarray:
-    negatives = self.negatives(kinds)
-    count = int(np.ceil(top_share * len(negatives)))
-    order = np.argsort(-values[negatives], kind="stable")
-    return np.sort(negatives[order[:count]])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,115 +175,6 @@ class _ReadRows:
     return {role: self._read(batch[:, j]) for j, role in enumerate(self._roles)}
 
 
-@dataclasses.dataclass(frozen=True)
-class NegativePolicy:
-  """Where negative windows are drawn from.
-
-  Class-balanced batches hold ~50× more ME windows than the data, but no more
-  ME-like movements without an ME (twitches, blinks): the classifier then learns that
-  motion alone means ME, and the ECG cannot teach it otherwise. Drawing a share of
-  the negatives from the most moving ones restores them (hard negatives, label-free).
-  The same holds the other way: heart-rate rises without an ME (spontaneous ones,
-  macro-expressions) are rare, so a fused model learns that a rise alone means ME;
-  a share of negatives from the steepest rises teaches it to want both.
-
-  Attributes:
-    kinds: window kinds that may be negatives (`windows.KINDS`).
-    moving_fraction: expected share of negatives drawn from the moving ones
-      (`SplitIndex.moving_negatives`). 0: none.
-    moving_top_share: the moving ones are this share of the negatives, by motion.
-    heart_fraction: expected share drawn from the heart-active ones
-      (`SplitIndex.heart_negatives`); the rest of the negatives uniformly from all.
-    heart_top_share: the heart-active ones are this share of the negatives, by peak
-      HRS.
-  """
-
-  kinds: Sequence[str] = DEFAULT_NEGATIVE_KINDS
-  moving_fraction: float = 0.0
-  moving_top_share: float = 0.1
-  heart_fraction: float = 0.0
-  heart_top_share: float = 0.1
-
-  def __post_init__(self):
-    for name in ("moving", "heart"):
-      fraction, share = getattr(self, f"{name}_fraction"), getattr(self, f"{name}_top_share")
-      if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"{name}_fraction={fraction}: expected 0…1")
-      if not 0.0 < share <= 1.0:
-        raise ValueError(f"{name}_top_share={share}: expected (0, 1]")
-    if self.moving_fraction + self.heart_fraction > 1.0:
-      raise ValueError(
-        f"moving_fraction + heart_fraction = "
-        f"{self.moving_fraction + self.heart_fraction}: expected ≤ 1"
-      )
-    unknown = [k for k in self.kinds if k not in windows.KINDS]
-    if unknown:
-      raise ValueError(f"negative kinds {unknown}: expected some of {windows.KINDS}")
-
-
-class _Negatives:
-  """Draws negatives by a `NegativePolicy` (with replacement)."""
-
-  def __init__(self, index: SplitIndex, policy: NegativePolicy, split: str, name: str):
-    self.all = index.negatives(policy.kinds)
-    _check_pool(name, self.all, split, f"negative ({', '.join(policy.kinds)})")
-    self.hard = [
-      (policy.moving_fraction, index.moving_negatives(policy.kinds, policy.moving_top_share)),
-      (policy.heart_fraction, index.heart_negatives(policy.kinds, policy.heart_top_share)),
-    ]
-
-  def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
-    drawn = self.all[rng.integers(len(self.all), size=size)]
-    if any(fraction for fraction, _ in self.hard):
-      uniform, low = rng.random(size), 0.0
-      for fraction, pool in self.hard:
-        chosen = (uniform >= low) & (uniform < low + fraction)
-        drawn[chosen] = pool[rng.integers(len(pool), size=int(chosen.sum()))]
-        low += fraction
-    return drawn
-
-
-class _Triplets:
-  """(seed, step) → (B, 3) record indices: anchor, positive, negative."""
-
-  def __init__(self, positives, rows, negatives: _Negatives, batch_size):
-    self._positives, self._rows, self._negatives = positives, rows, negatives
-    self._batch_size = batch_size
-
-  def __call__(self, step: int, rng: np.random.Generator) -> np.ndarray:
-    del step
-    pos, rows = self._positives, self._rows
-    anchor = rng.integers(len(pos), size=self._batch_size)
-    other = rng.integers(len(pos), size=self._batch_size)
-    for _ in range(POSITIVE_RESAMPLE_TRIES):
-      same = (rows[other] == rows[anchor]) | (other == anchor)
-      if not same.any():
-        break
-      other[same] = rng.integers(len(pos), size=int(same.sum()))
-    if len(np.unique(rows)) > 1:  # keep only draws of another expression
-      same = rows[other] == rows[anchor]
-      for i in np.flatnonzero(same):
-        candidates = np.flatnonzero(rows != rows[anchor[i]])
-        other[i] = candidates[rng.integers(len(candidates))]
-    negative = self._negatives.draw(rng, self._batch_size)
-    return np.stack([pos[anchor], pos[other], negative], axis=1)
-
-
-class _Balanced:
-  """(seed, step) → (B,) record indices, `num_positive` of them ME windows."""
-
-  def __init__(self, positives, negatives: _Negatives | None, batch_size, num_positive):
-    self._positives, self._negatives = positives, negatives
-    self._batch_size, self._num_positive = batch_size, num_positive
-
-  def __call__(self, step: int, rng: np.random.Generator) -> np.ndarray:
-    del step
-    pos = self._positives[rng.integers(len(self._positives), size=self._num_positive)]
-    num_negative = self._batch_size - self._num_positive
-    neg = self._negatives.draw(rng, num_negative) if num_negative else pos[:0]
-    return rng.permutation(np.concatenate([pos, neg]))
-
-
 def _iterate(
   dataset: grain.MapDataset, worker_count: int, num_threads: int, prefetch: int
 ) -> grain.IterDataset:
@@ -363,17 +182,14 @@ def _iterate(
     grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=prefetch)
   )
   if worker_count:
-    # grain 0.2.18 reads an absl flag in mp_prefetch and fails outside an absl app
-    # whose flags were parsed (google/grain#1355, fixed later); defaults are fine.
     if not flags.FLAGS.is_parsed():
-      flags.FLAGS.mark_as_parsed()
+      raise RuntimeError(
+        f"worker_count={worker_count}: grain's worker processes read absl flags, which are "
+        "not parsed here; run inside absl.app.run, or call absl.flags.FLAGS.mark_as_parsed() "
+        "first (google/grain#1355)"
+      )
     iterable = iterable.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count))
   return iterable
-
-
-def _check_pool(name: str, indices: np.ndarray, split: str, what: str) -> None:
-  if not len(indices):
-    raise ValueError(f"split {split!r} has no {what} window: cannot build {name} batches")
 
 
 def pretrain_loader(
@@ -382,8 +198,8 @@ def pretrain_loader(
   *,
   batch_size: int,
   seed: int,
+  policy: SamplingPolicy,
   num_batches: int | None = None,
-  negatives: NegativePolicy = NegativePolicy(),
   features: Features = Features(),
   shard_index: int | None = None,
   shard_count: int | None = None,
@@ -398,8 +214,9 @@ def pretrain_loader(
     split: training split expression, e.g. ``"+".join(other subjects)``.
     batch_size: global triplets per step (divisible by the process count).
     seed: everything sampled is a function of (seed, step).
+    policy: which windows the negatives are drawn from (its `positive_fraction` is
+      for fine-tuning; a triplet holds two ME windows and one negative).
     num_batches: length; None = endless.
-    negatives: which windows the negatives are drawn from.
     features: record → model inputs.
     shard_index, shard_count: this process and the process count; default
       `jax.process_index()` / `jax.process_count()`.
@@ -411,11 +228,11 @@ def pretrain_loader(
   """
   source, index = open_split(builder_or_dir, split)
   positives = index.positives()
-  _check_pool("pretrain", positives, split, "ME")
-  negative_pool = _Negatives(index, negatives, split, "pretrain")
+  sampling.check_pool("pretrain", positives, split, "ME")
+  negative_pool = sampling.Negatives(index, policy, split, "pretrain")
   rows = _local_rows(batch_size, *_shard(shard_index, shard_count))
   dataset = grain.MapDataset.range(num_batches or ENDLESS).random_map(
-    _Triplets(positives, index.row[positives], negative_pool, batch_size), seed=seed
+    sampling.Triplets(positives, index.row[positives], negative_pool, batch_size), seed=seed
   )
   dataset = dataset.map(
     _ReadRows(source, index, features, rows, ("anchor", "positive", "negative"))
@@ -429,9 +246,8 @@ def finetune_loader(
   *,
   batch_size: int,
   seed: int,
-  positive_fraction: float = 0.5,
+  policy: SamplingPolicy,
   num_batches: int | None = None,
-  negatives: NegativePolicy = NegativePolicy(),
   features: Features = Features(),
   shard_index: int | None = None,
   shard_count: int | None = None,
@@ -441,24 +257,22 @@ def finetune_loader(
 ) -> grain.IterDataset:
   """Class-balanced batches for fine-tuning the classifier.
 
-  Each global batch holds exactly ``round(positive_fraction × batch_size)`` ME
+  Each global batch holds exactly ``round(policy.positive_fraction × batch_size)`` ME
   windows drawn with replacement from the split's ME windows, the rest drawn with
-  replacement from the negatives (`negatives` policy), shuffled together.
-  Other arguments as in `pretrain_loader`.
+  replacement from the negatives (`policy.negative_pools`), shuffled together.
+  Arguments as in `pretrain_loader`.
   """
-  if not 0.0 <= positive_fraction <= 1.0:
-    raise ValueError(f"positive_fraction={positive_fraction}: expected 0…1")
   source, index = open_split(builder_or_dir, split)
   positives = index.positives()
-  num_positive = int(round(positive_fraction * batch_size))
+  num_positive = int(round(policy.positive_fraction * batch_size))
   if num_positive:
-    _check_pool("finetune", positives, split, "ME")
+    sampling.check_pool("finetune", positives, split, "ME")
   negative_pool = (
-    _Negatives(index, negatives, split, "finetune") if num_positive < batch_size else None
+    sampling.Negatives(index, policy, split, "finetune") if num_positive < batch_size else None
   )
   rows = _local_rows(batch_size, *_shard(shard_index, shard_count))
   dataset = grain.MapDataset.range(num_batches or ENDLESS).random_map(
-    _Balanced(positives, negative_pool, batch_size, num_positive), seed=seed
+    sampling.Balanced(positives, negative_pool, batch_size, num_positive), seed=seed
   )
   dataset = dataset.map(_ReadRows(source, index, features, rows, None))
   return _iterate(dataset, worker_count, num_threads, prefetch)

@@ -1,0 +1,1 @@
+"""Spotting methods the paper compares CMCL-Net with, as spotters of the harness."""

@@ -1,0 +1,283 @@
+"""Leave-one-subject-out over folds × spotters: train, score, propose, filter, count.
+
+For each held-out subject (fold) and each spotter of `config.loso.spotters`
+(`config.spotters` entries, `methods.make_spotter`): fit on the other subjects, score
+the held-out subject's trials, turn the score curves into candidate clips by the
+spotter's peak rule, and count TP / FP / FN with the MEGC protocol. The score
+threshold is `spotting.threshold`, or, with `spotting.choose_threshold`, the one of
+`spotting.threshold_grid` with the best F1 on the fold's training subjects. The
+candidates of the spotters in `loso.ccf.spotters` also go through the CCF at the
+paper's η, at the η of best F1 on the fold's training subjects, and over the η sweep.
+
+Under `<workdir>/folds/<subject>/`:
+  <spotter>/            the spotter's own folder (checkpoints, logs, `spotting.json`:
+                        the peak rule it was evaluated with, threshold as used)
+  <spotter>/spotted.json its counts, threshold, chosen η and η sweep, and the config
+                        they depend on (`spotter_config`)
+  scores_<spotter>.npz  held-out score curves: "<trial>|<kind>" → (frames,) float32
+  result.json           every spotter's counts, once all are done (`fold_result`)
+A finished spotter is read back, not rerun, when it was run with the same config, and
+refused otherwise; so an interrupted run resumes at the first unfinished spotter of
+the first unfinished fold, and folds can run in separate processes (`loso.folds`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from absl import logging
+from etils import epath
+
+from cmcl_jax.data import trials as trials_lib
+from cmcl_jax.experiment import dataset
+from cmcl_jax.experiment import methods
+from cmcl_jax.experiment.spotter import Fold, Spotter
+from cmcl_jax.spotting.candidates import MICRO, ScoredTrial, candidates_of, choose_threshold
+from cmcl_jax.spotting.sweep import choose_eta, evaluate_candidates, sweep_eta
+
+RESULT_FILE = "result.json"
+SPOTTED_FILE = "spotted.json"
+SPOTTING_FILE = "spotting.json"
+SCORES_FILE = "scores_{spotter}.npz"
+CCF_SUFFIX, CHOSEN_SUFFIX = "+ccf", "+ccf_chosen"
+
+
+class FoldInterrupted(RuntimeError):
+  """Training of a fold stopped early (SIGTERM); rerun the same command to resume."""
+
+
+def _flat(tree, prefix: str = "") -> dict:
+  if not isinstance(tree, dict):
+    return {prefix: tree}
+  out = {}
+  for key, value in tree.items():
+    out.update(_flat(value, f"{prefix}.{key}" if prefix else key))
+  return out
+
+
+RESULT_INDEPENDENT_FIELDS = ("loso.folds", "data.data_dir", "loso.spotters", "loso.ccf.spotters")
+"""Fields no spotter's fold result depends on: which folds and spotters a run picks,
+and where the dataset lies (a moved dataset gives the same folds; another dataset has
+other subject ids)."""
+
+
+def spotter_config(config, name: str) -> dict:
+  """The config a spotter's fold result depends on, as stored in its `spotted.json`:
+  flat "section.field" keys, without `RESULT_INDEPENDENT_FIELDS` and the other
+  spotters' entries, with "ccf": whether its candidates go through the CCF."""
+  flat = _flat(json.loads(config.to_json_best_effort()))
+  others = [f"spotters.{s}." for s in config.spotters.keys() if s != name]
+  kept = {
+    k: v
+    for k, v in flat.items()
+    if k not in RESULT_INDEPENDENT_FIELDS and not any(k.startswith(o) for o in others)
+  }
+  kept["ccf"] = name in config.loso.ccf.spotters
+  return kept
+
+
+def _read_finished(path: epath.Path, wanted: dict) -> dict:
+  """A finished spotter's result, if it was run with this config; else a clear error."""
+  result = json.loads(path.read_text())
+  stored = result.get("config")
+  if stored == wanted:
+    return result
+  where = (
+    f"{path.parent} holds a finished run with another config; use a new --workdir, or "
+    "delete that folder to run it again"
+  )
+  if stored is None:
+    raise ValueError(f"{where} (its {path.name}, from an older cmcl_jax, has no config)")
+  differ = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+  shown = ", ".join(f"{k}: {stored.get(k)!r} → {wanted.get(k)!r}" for k in differ[:5])
+  raise ValueError(f"{where} ({len(differ)} fields differ: {shown})")
+
+
+def _counts(evaluation) -> dict:
+  return {
+    "total": evaluation.total.as_dict(),
+    "per_subject": {s: c.as_dict() for s, c in evaluation.per_subject.items()},
+    "per_trial": {t: {"tp": m.tp, "fp": m.fp, "fn": m.fn} for t, m in evaluation.per_trial.items()},
+  }
+
+
+def _spot(spotter: Spotter, fold: Fold, config, with_ccf: bool) -> tuple[dict, list[ScoredTrial]]:
+  """Fits and evaluates one spotter on one fold: (its result, held-out scores)."""
+  if not spotter.fit(fold):
+    raise FoldInterrupted(
+      f"fold {fold.held_out}, spotter {spotter.name}: stopped early; rerun the same "
+      "command to resume"
+    )
+  spotting, ccf = spotter.spotting, config.loso.ccf
+  held_scores = spotter.score(fold, fold.held_out)
+  choose = spotting.choose_threshold
+  train_scores = spotter.score(fold, fold.train_split) if choose or with_ccf else None
+  threshold = choose_threshold(train_scores, spotting) if choose else spotting.threshold
+  (fold.workdir / SPOTTING_FILE).write_text(
+    json.dumps(dict(spotting.to_dict(), threshold=threshold), indent=1)
+  )
+  held = candidates_of(held_scores, spotting, threshold)
+  result = {
+    "threshold": threshold,
+    "variants": {spotter.name: _counts(evaluate_candidates(held, None))},
+  }
+  if with_ccf:
+    chosen = choose_eta(candidates_of(train_scores, spotting, threshold), tuple(ccf.sweep))
+    result["variants"][spotter.name + CCF_SUFFIX] = _counts(evaluate_candidates(held, ccf.eta))
+    result["variants"][spotter.name + CHOSEN_SUFFIX] = _counts(evaluate_candidates(held, chosen))
+    result["chosen_eta"] = chosen
+    result["eta_sweep"] = {
+      str(eta): e.total.as_dict() for eta, e in sweep_eta(held, tuple(ccf.sweep)).items()
+    }
+  return result, held_scores
+
+
+def _save_scores(path: epath.Path, scored: Sequence[ScoredTrial]) -> None:
+  with path.open("wb") as f:
+    np.savez(f, **{f"{t.info.trial}|{kind}": c for t in scored for kind, c in t.curves.items()})
+
+
+def run_spotter(config, workdir: epath.PathLike, builder, held_out: str, name: str) -> dict:
+  """Runs one spotter on one fold, or reads its finished result back
+  (`SPOTTED_FILE`, see the module docstring).
+
+  Raises:
+    ValueError: the spotter is finished under `workdir`, but with another config.
+    FoldInterrupted: its training stopped early.
+  """
+  fold_dir = epath.Path(workdir) / "folds" / held_out
+  path = fold_dir / name / SPOTTED_FILE
+  wanted = spotter_config(config, name)
+  if path.exists():
+    return _read_finished(path, wanted)
+  spotter = methods.make_spotter(name, config)
+  subjects = dataset.dataset_subjects(builder)
+  train_split = "+".join(s for s in subjects if s != held_out)
+  fold = Fold(held_out, train_split, builder, fold_dir / name)
+  fold.workdir.mkdir(parents=True, exist_ok=True)
+  started = time.perf_counter()
+  result, held_scores = _spot(spotter, fold, config, name in config.loso.ccf.spotters)
+  _save_scores(fold_dir / SCORES_FILE.format(spotter=name), held_scores)
+  result = {
+    "spotter": name,
+    "subject": held_out,
+    "train_split": train_split,
+    **result,
+    "config": wanted,
+  }
+  path.write_text(json.dumps(result, indent=1))
+  logging.info(
+    "fold %s, %s: %s in %.0f s",
+    held_out,
+    name,
+    result["variants"][name]["total"],
+    time.perf_counter() - started,
+  )
+  return result
+
+
+def fold_result(spotted: Sequence[dict]) -> dict:
+  """One fold's spotter results combined: "variants" (every row's counts),
+  "thresholds", "chosen_eta" and "eta_sweep" by spotter."""
+  first = spotted[0]
+  result = {
+    "subject": first["subject"],
+    "train_split": first["train_split"],
+    "variants": {},
+    "thresholds": {},
+    "chosen_eta": {},
+    "eta_sweep": {},
+  }
+  for entry in spotted:
+    result["variants"].update(entry["variants"])
+    result["thresholds"][entry["spotter"]] = entry["threshold"]
+    if "chosen_eta" in entry:
+      result["chosen_eta"][entry["spotter"]] = entry["chosen_eta"]
+      result["eta_sweep"][entry["spotter"]] = entry["eta_sweep"]
+  return result
+
+
+def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
+  """Runs (or reads back) every configured spotter on one fold; writes and returns
+  the `fold_result`."""
+  spotted = [run_spotter(config, workdir, builder, held_out, n) for n in config.loso.spotters]
+  result = fold_result(spotted)
+  (epath.Path(workdir) / "folds" / held_out / RESULT_FILE).write_text(json.dumps(result, indent=1))
+  return result
+
+
+def stored_scores(
+  workdir: epath.PathLike, builder, subject: str, spotter: str
+) -> list[ScoredTrial] | None:
+  """The held-out score curves a finished fold kept for `spotter` (None: none kept)."""
+  path = epath.Path(workdir) / "folds" / subject / SCORES_FILE.format(spotter=spotter)
+  if not path.exists():
+    return None
+  with path.open("rb") as f:
+    stored = dict(np.load(f))
+  kinds = sorted({key.rpartition("|")[2] for key in stored})
+  return [
+    ScoredTrial(info, {kind: stored[f"{info.trial}|{kind}"] for kind in kinds})
+    for info in trials_lib.load_trials(builder, subject)
+  ]
+
+
+def finished_folds(config, workdir: epath.PathLike, subjects: Sequence[str]) -> dict[str, dict]:
+  """The `fold_result`s of the folds of `subjects` whose every configured spotter is
+  finished under `workdir` with this config."""
+  folds = {}
+  for subject in subjects:
+    paths = [
+      epath.Path(workdir) / "folds" / subject / name / SPOTTED_FILE for name in config.loso.spotters
+    ]
+    if all(p.exists() for p in paths):
+      folds[subject] = fold_result(
+        [_read_finished(p, spotter_config(config, n)) for p, n in zip(paths, config.loso.spotters)]
+      )
+  return folds
+
+
+def fold_threshold(fold: dict, spotter: str) -> float:
+  """The score threshold a finished fold used for `spotter`."""
+  return fold["thresholds"][spotter]
+
+
+def candidates(workdir: epath.PathLike, builder, folds: dict[str, dict], spotter: str, spotting):
+  """Unfiltered held-out candidates of `spotter` over `folds` (stored scores, each
+  fold's own threshold), fold by fold in subject order."""
+  return [
+    trial
+    for subject, fold in sorted(folds.items())
+    for trial in candidates_of(
+      stored_scores(workdir, builder, subject, spotter) or (),
+      spotting,
+      fold_threshold(fold, spotter),
+      MICRO,
+    )
+  ]
+
+
+def run_loso(config, workdir: epath.PathLike) -> dict[str, dict]:
+  """Runs (or resumes) every configured fold; returns fold results by subject.
+
+  Raises:
+    ValueError: a bad config field or a finished run with another config.
+  """
+  builder = dataset.open_builder(config.data)
+  for name in config.loso.ccf.spotters:
+    if name not in config.loso.spotters:
+      raise ValueError(
+        f"loso.ccf.spotters: {name!r} is not in loso.spotters {config.loso.spotters}"
+      )
+  for name in config.loso.spotters:
+    methods.make_spotter(name, config)  # a bad entry fails here, before any training
+  subjects = dataset.fold_subjects(dataset.dataset_subjects(builder), config.loso.folds)
+  results = {}
+  for number, subject in enumerate(subjects, start=1):
+    logging.info("LOSO fold %d/%d: held-out subject %s", number, len(subjects), subject)
+    print(f"[loso] fold {number}/{len(subjects)}: held-out subject {subject}", flush=True)
+    results[subject] = run_fold(config, workdir, builder, subject)
+  return results
