@@ -1,7 +1,7 @@
 """Cost of heart rate + HR slope on a long ECG, next to NeuroKit2's ecg_process.
 
-    /work/venv/bin/python benchmarks/ecg_heart_rate.py                # ~2.5 min on 2 cores
-    /work/venv/bin/python benchmarks/ecg_heart_rate.py --minutes 10 --repeats 3
+    python -m benchmarks.ecg_heart_rate                # ~2.5 min on 2 cores
+    python -m benchmarks.ecg_heart_rate --minutes 10 --repeats 3
 
 Simulates one recording with :func:`cmcl_jax.ecg.simulate_ecg` (1 kHz by default,
 default noise, HR wandering 60-90 bpm with respiratory sinus arrhythmia and three
@@ -24,13 +24,13 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import time
 
 import neurokit2 as nk
 import numpy as np
 
 from cmcl_jax.ecg import heart_rate, signal_problems, simulate_ecg
+from benchmarks.machine import cpu_name
 
 FPS = 150.0
 PEAK_TOLERANCE_S = 0.010
@@ -64,17 +64,6 @@ def median_time(fn, repeats: int) -> float:
     fn()
     times.append(time.perf_counter() - start)
   return statistics.median(times)
-
-
-def cpu_name() -> str:
-  try:
-    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    for line in lscpu.splitlines():
-      if line.startswith("Model name:"):
-        return line.split(":", 1)[1].strip()
-  except (OSError, subprocess.CalledProcessError):
-    pass
-  return platform.processor() or platform.machine()
 
 
 def main() -> None:

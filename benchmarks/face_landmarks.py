@@ -1,7 +1,7 @@
 """Cost and hit rate of dlib HOG + 68 landmarks next to the project's Haar face detector.
 
-    .venv/bin/python benchmarks/face_landmarks.py             # ~1.5 min on 2 cores
-    .venv/bin/python benchmarks/face_landmarks.py --runs 3 --jitter-copies 4
+    python -m benchmarks.face_landmarks             # ~1.5 min on 2 cores
+    python -m benchmarks.face_landmarks --runs 3 --jitter-copies 4
 
 Frames: the 26 real MECG face crops (13 MEs × onset, apex; 256×256, from
 ``../shared/fixtures/mecg_real/me_faces``) as they are, and each pasted into a larger
@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
@@ -40,6 +39,7 @@ import numpy as np
 
 from cmcl_jax.video import detect_face, detect_landmarks
 from cmcl_jax.video.landmark_rois import face_crop_box
+from benchmarks.machine import cpu_name
 
 FACES = Path(__file__).resolve().parents[1].parent / "shared/fixtures/mecg_real/me_faces"
 NOISE_SIGMA = 2.0
@@ -136,17 +136,6 @@ def jitter(frames: list[np.ndarray], copies: int, rng) -> dict[str, tuple[float,
     for name, values in stats.items()
     if values
   }
-
-
-def cpu_name() -> str:
-  try:
-    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    for line in lscpu.splitlines():
-      if line.startswith("Model name:"):
-        return line.split(":", 1)[1].strip()
-  except (OSError, subprocess.CalledProcessError):
-    pass
-  return platform.processor() or platform.machine()
 
 
 def main() -> None:

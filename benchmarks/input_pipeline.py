@@ -19,9 +19,7 @@ Prints Markdown tables for BENCHMARKS.md. Results depend on the machine: name it
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -33,15 +31,7 @@ from cmcl_jax.data import loaders as loaders_lib
 from cmcl_jax.data import sampling, synthetic
 from data_builders.mecg import mecg_dataset_builder
 from experiments.configs import base
-
-
-def _machine() -> str:
-  model = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-  name = next(
-    (line.split(":", 1)[1].strip() for line in model.splitlines() if line.startswith("Model name")),
-    platform.processor(),
-  )
-  return f"{name}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores"
+from benchmarks import machine
 
 
 def _build(raw: Path, out: Path, config: str, workers: int):
@@ -74,7 +64,7 @@ def main():
     raw = tmp / "raw"
     synthetic.generate(raw, synthetic.preset("tiny"), seed=0, progress=False)
     print(
-      f"Machine: {_machine()}; config {args.config}; raw: synthetic tiny "
+      f"Machine: {machine.describe()}; config {args.config}; raw: synthetic tiny "
       f"(3 subjects × 2 trials × 10 s, 96×96 px)\n"
     )
     print("| build | windows | wall s (median) | windows/s | size on disk |")

@@ -1,7 +1,7 @@
 """Encoder cost per preset and forward / forward+backward speed on this machine.
 
-  /work/venv/bin/python benchmarks/model_speed.py            # ≈2 min on 2 CPU cores
-  /work/venv/bin/python benchmarks/model_speed.py --batch_size=16 --repeats=10
+  python -m benchmarks.model_speed            # ≈2 min on 2 CPU cores
+  python -m benchmarks.model_speed --batch_size=16 --repeats=10
 
 Prints three Markdown tables:
 1. per preset: parameters (encoder, whole CMCLNet) and encoder FLOPs per sample for

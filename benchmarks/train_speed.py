@@ -13,10 +13,7 @@ framework: warm-up (JAX: compile), then `--runs` timed runs of `--steps` steps e
 steps/s is the median over runs. Prints a Markdown table for BENCHMARKS.md.
 """
 
-import os
-import platform
 import statistics
-import subprocess
 import time
 
 import jax
@@ -27,6 +24,7 @@ from ml_collections import config_flags
 
 from benchmarks import torch_cmcl
 from cmcl_jax.train import optim, sharding, state as state_lib, steps as steps_lib
+from benchmarks import machine
 
 _CONFIG = config_flags.DEFINE_config_file(
   "config", "experiments/configs/synthetic.py", "Experiment config (model, batches, optimizer)."
@@ -121,14 +119,9 @@ def time_torch(stage, config, batch, runs, steps):
   return _median_rate(run, runs, steps)
 
 
-def machine() -> str:
-  lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-  model = next(
-    (line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")),
-    platform.processor(),
-  )
+def describe_machine() -> str:
   return (
-    f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+    f"{machine.describe()}; "
     f"jax {jax.__version__}, torch {torch.__version__} "
     f"({torch.get_num_threads()} threads)"
   )
@@ -138,7 +131,7 @@ def main(argv):
   del argv
   config, runs, steps = _CONFIG.value, _RUNS.value, _STEPS.value
   rng = np.random.default_rng(0)
-  print(f"machine: {machine()}; devices {jax.devices()}")
+  print(f"machine: {describe_machine()}; devices {jax.devices()}")
   print(
     "\n| stage | batch (windows) | JAX steps/s | JAX samples/s | PyTorch steps/s | "
     "PyTorch samples/s | JAX / PyTorch | JAX compile s |"

@@ -1,7 +1,7 @@
 """Per-frame cost of the video preprocessing: decode → face ROI → resize → optical flow.
 
-    /work/venv/bin/python benchmarks/video_preprocess.py            # ~1 min on 2 cores
-    /work/venv/bin/python benchmarks/video_preprocess.py --threads 2 --frames 600
+    python -m benchmarks.video_preprocess            # ~1 min on 2 cores
+    python -m benchmarks.video_preprocess --threads 2 --frames 600
 
 Writes a synthetic face video (the generator's drawn face, slowly drifting, with
 sensor noise; MJPG .avi, 640×480, 150 fps) to a temporary folder, then times
@@ -21,9 +21,7 @@ Prints Markdown tables for BENCHMARKS.md. Results depend on the machine: name it
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +31,7 @@ import numpy as np
 
 from cmcl_jax.data import video_io
 from cmcl_jax.data.synthetic import faces
+from benchmarks import machine
 from cmcl_jax.video import (
   FlowEstimator,
   crop_face,
@@ -148,16 +147,8 @@ def time_end_to_end(path: Path, fps: float, method: str, size: tuple[int, int]) 
   }
 
 
-def machine() -> str:
-  try:
-    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    model = next(
-      line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")
-    )
-  except (OSError, subprocess.CalledProcessError, StopIteration):
-    model = platform.processor() or "unknown CPU"
-  python = platform.python_version()
-  return f"{model}, {platform.machine()}, Python {python}, OpenCV {cv2.__version__}"
+def describe_machine() -> str:
+  return f"{machine.describe()}, OpenCV {cv2.__version__}"
 
 
 def main() -> None:
@@ -183,7 +174,7 @@ def main() -> None:
       stage_runs[m] = [time_stages(path, args.fps, m, size, track) for _ in range(args.runs)]
       e2e_runs[m] = [time_end_to_end(path, args.fps, m, size) for _ in range(args.runs)]
 
-  print(f"Machine: {machine()}; cv2 threads: {args.threads}")
+  print(f"Machine: {describe_machine()}; cv2 threads: {args.threads}")
   print(
     f"Video: {args.frames} frames {args.width}x{args.height} MJPG at {args.fps:g} fps, "
     f"crop {args.size}x{args.size}; track: {track.summary()}; "

@@ -82,3 +82,24 @@ def test_ccf_spotters_must_run(tiny_built, tmp_path):
   config.loso.spotters = ("video",)
   with pytest.raises(ValueError, match="loso.ccf.spotters: 'both' is not in loso.spotters"):
     loso.run_loso(config, tmp_path)
+
+
+def test_two_processes_never_run_one_fold(tiny_built, tmp_path):
+  import fcntl
+
+  from experiments.configs import loso_synthetic
+
+  _, _, builder, data_dir = tiny_built
+  config = loso_synthetic.get_config("runlocal")
+  config.data.data_dir = str(data_dir)
+  config.loso.spotters, config.loso.ccf.spotters = ("motion",), ()
+  subject = sorted(builder.info.splits.keys())[0]
+  fold_dir = tmp_path / "folds" / subject
+  fold_dir.mkdir(parents=True)
+  with open(fold_dir / loso.LOCK_FILE, "w") as held:
+    held.write("pid 12345")
+    held.flush()
+    fcntl.flock(held, fcntl.LOCK_EX)
+    with pytest.raises(loso.FoldBusy, match="another process \\(pid 12345\\) is running"):
+      loso.run_loso(config, tmp_path)
+  assert set(loso.run_loso(config, tmp_path)) == set(builder.info.splits.keys())

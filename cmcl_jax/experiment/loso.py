@@ -23,7 +23,10 @@ the first unfinished fold, and folds can run in separate processes (`loso.folds`
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import time
 from collections.abc import Sequence
 
@@ -39,6 +42,7 @@ from cmcl_jax.spotting.candidates import MICRO, ScoredTrial, candidates_of, choo
 from cmcl_jax.spotting.sweep import choose_eta, evaluate_candidates, sweep_eta
 
 RESULT_FILE = "result.json"
+LOCK_FILE = ".lock"
 SPOTTED_FILE = "spotted.json"
 SPOTTING_FILE = "spotting.json"
 SCORES_FILE = "scores_{spotter}.npz"
@@ -200,10 +204,43 @@ def fold_result(spotted: Sequence[dict]) -> dict:
   return result
 
 
+class FoldBusy(RuntimeError):
+  """Another process is running the same fold in the same workdir."""
+
+
+@contextlib.contextmanager
+def _fold_lock(fold_dir: epath.Path):
+  """Holds an exclusive lock on `fold_dir` (two processes on one fold would write
+  each other's checkpoints); released when the process ends, however it ends."""
+  fold_dir.mkdir(parents=True, exist_ok=True)
+  with open(fold_dir / LOCK_FILE, "a+") as lock:
+    try:
+      fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      lock.seek(0)
+      raise FoldBusy(
+        f"{fold_dir}: another process ({lock.read().strip() or 'pid unknown'}) is running "
+        "this fold; wait for it, or give this run another --workdir or other loso.folds"
+      ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"pid {os.getpid()}")
+    lock.flush()
+    try:
+      yield
+    finally:
+      fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def run_fold(config, workdir: epath.PathLike, builder, held_out: str) -> dict:
   """Runs (or reads back) every configured spotter on one fold; writes and returns
-  the `fold_result`."""
-  spotted = [run_spotter(config, workdir, builder, held_out, n) for n in config.loso.spotters]
+  the `fold_result`.
+
+  Raises:
+    FoldBusy: another process holds the fold.
+  """
+  with _fold_lock(epath.Path(workdir) / "folds" / held_out):
+    spotted = [run_spotter(config, workdir, builder, held_out, n) for n in config.loso.spotters]
   result = fold_result(spotted)
   (epath.Path(workdir) / "folds" / held_out / RESULT_FILE).write_text(json.dumps(result, indent=1))
   return result

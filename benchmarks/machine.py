@@ -1,0 +1,25 @@
+"""The machine a benchmark ran on, as its tables name it (`python -m benchmarks.<name>`)."""
+
+import os
+import platform
+import subprocess
+
+
+def cpu_name() -> str:
+  """The CPU model `lscpu` reports, else what `platform` knows."""
+  try:
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+  except (OSError, subprocess.CalledProcessError):
+    return platform.processor() or platform.machine()
+  for line in lscpu.splitlines():
+    if line.startswith("Model name:"):
+      return line.split(":", 1)[1].strip()
+  return platform.processor() or platform.machine()
+
+
+def describe() -> str:
+  """ "<CPU>, <N> cores, <arch>, Python <version>"."""
+  return (
+    f"{cpu_name()}, {os.cpu_count()} cores, {platform.machine()}, "
+    f"Python {platform.python_version()}"
+  )
