@@ -70,7 +70,8 @@ def run(config, workdir: Path, raw_config: synthetic.SyntheticConfig, seed: int)
   `workdir`.
 
   Args:
-    config: a LOSO config; its `data.data_dir` is set to `workdir/tfds`.
+    config: a LOSO config; its `data.data_dir` is set to `workdir/tfds`, its
+      `data.raw_dir` to `workdir/mecg_raw`.
     workdir: output folder.
     raw_config: the synthetic MECG to write (`synthetic_config`, `synthetic.preset`).
     seed: seed of the synthetic data.
@@ -80,7 +81,7 @@ def run(config, workdir: Path, raw_config: synthetic.SyntheticConfig, seed: int)
     seconds of the run that did its work, "resumed": stages only partly done here}.
   """
   raw, data_dir = workdir / "mecg_raw", workdir / "tfds"
-  config.data.data_dir = str(data_dir)
+  config.data.data_dir, config.data.raw_dir = str(data_dir), str(raw)
   workdir.mkdir(parents=True, exist_ok=True)
   timings = _Timings(workdir)
 
@@ -117,7 +118,11 @@ def run(config, workdir: Path, raw_config: synthetic.SyntheticConfig, seed: int)
   visual_inspection.draw_trial(raw, None, workdir / "figures", faces=True)
   timings.record("report", time.perf_counter() - start, "fresh")
 
-  print("\n" + report.tables.markdown(summary["table3"], ["variant", *report.tables.COLUMNS]))
+  for name in ("table2", "table3"):
+    if summary[name]:
+      print(
+        f"\n{name}\n" + report.tables.markdown(summary[name], ["variant", *report.tables.COLUMNS])
+      )
   seconds = timings.seconds
   print(
     "\n"

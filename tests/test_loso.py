@@ -262,6 +262,14 @@ def test_smoke_demo_runs_the_whole_pipeline(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   rows = json.loads((workdir / "results" / "table3.json").read_text())
   assert [r["variant"] for r in rows][:3] == ["video only", "ECG only", "video + ECG"]
+  table2 = json.loads((workdir / "results" / "table2.json").read_text())
+  assert [r["variant"] for r in table2][:3] == [
+    "MDMD (He et al. 2020)",
+    "SOFTNet (Liong et al. 2021)",
+    "SOFTNet (Liong et al. 2021) + CCF (η = 2.0)",
+  ]
+  assert table2[-len(rows) :] == rows
+  rows = rows + table2
   truth = synthetic.load_ground_truth(workdir / "mecg_raw")
   assert len(truth["subjects"]) == synthetic.preset("tiny").num_subjects
   micro = sum(

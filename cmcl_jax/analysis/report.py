@@ -2,7 +2,10 @@
 
 Writes under `<out>/`:
   table3.{md,csv,json}        the ablation: video only, ECG only, video + ECG,
-                              video + ECG + CCF (paper's η and η chosen in each fold)
+                              video + ECG + CCF (paper's η and η chosen in each fold):
+                              the rows of the CMCL-Net spotters
+  table2.{md,csv,json}        every spotter's rows, the other methods first (the
+                              paper's Table 2 analogue; with more than CMCL-Net only)
   eta_sweep.{md,csv,json,png} CCF precision / recall / F1 against η
   per_subject_precision.png   precision per held-out subject, four variants
   spotting_<trial>.png        one held-out trial: scores, kept / rejected candidates
@@ -31,6 +34,10 @@ from cmcl_jax.spotting.metrics import Counts
 from cmcl_jax.train import inputs
 
 
+CMCL_NET = "cmcl_net"
+"""The `method` of CMCL-Net's spotters, whose rows make Table 3."""
+
+
 def variant_names(config) -> dict[str, str]:
   """Row key → row name of every row a run of `config` gives, in table order: each
   spotter of `loso.spotters` by its title, then, for those of `loso.ccf.spotters`,
@@ -41,6 +48,20 @@ def variant_names(config) -> dict[str, str]:
     names[name + loso.CCF_SUFFIX] = f"{title} + CCF (η = {config.loso.ccf.eta})"
     names[name + loso.CHOSEN_SUFFIX] = f"{title} + CCF (η chosen in fold)"
   return names
+
+
+def _method_of(config, key: str) -> str:
+  spotter = key.removesuffix(loso.CHOSEN_SUFFIX).removesuffix(loso.CCF_SUFFIX)
+  return config.spotters[spotter].method
+
+
+def table_names(config) -> tuple[dict[str, str], dict[str, str]]:
+  """(Table 3 rows: those of CMCL-Net spotters; Table 2 rows: the other methods'
+  rows, then CMCL-Net's), each row key → name, from `variant_names`."""
+  names = variant_names(config)
+  ours = {k: v for k, v in names.items() if _method_of(config, k) == CMCL_NET}
+  others = {k: v for k, v in names.items() if k not in ours}
+  return ours, {**others, **ours}
 
 
 def per_subject_variants(config) -> list[str]:
@@ -195,8 +216,12 @@ def write_report(
   out = epath.Path(out or workdir / "results")
   out.mkdir(parents=True, exist_ok=True)
   eta, names = config.loso.ccf.eta, variant_names(config)
-  rows = ablation_rows(folds, names)
+  table3_names, table2_names = table_names(config)
+  rows = ablation_rows(folds, table3_names)
   tables.write_table(rows, out, "table3", ["variant", *tables.COLUMNS])
+  table2 = ablation_rows(folds, table2_names) if table2_names != table3_names else []
+  if table2:
+    tables.write_table(table2, out, "table2", ["variant", *tables.COLUMNS])
   sweep_rows = []
   if config.loso.ccf.spotters:  # the sweep of the first CCF spotter
     spotter = config.loso.ccf.spotters[0]
@@ -227,6 +252,7 @@ def write_report(
   )
   return {
     "table3": rows,
+    "table2": table2,
     "eta_sweep": sweep_rows,
     "spotting_figure": str(spotting_png),
     "chosen_etas": {s: f["chosen_eta"] for s, f in folds.items()},

@@ -90,7 +90,7 @@ PUBLISHED = {
 runs longer than the longest micro-expression (README: "larger than 16 / 105")."""
 
 
-def _check_kind(kind: object) -> str:
+def check_kind(kind: object) -> str:
   if kind not in KINDS:
     raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
   return kind
@@ -129,7 +129,7 @@ def k_frames(fps: float, kind: str, *, reference: str | None = None) -> int:
     k in frames, at least 1 (`MdmdSettings` and `spot` ask k ≥ 2: fps ≥ 3.75).
   """
   row = _reference(fps, reference)
-  return max(1, _frames_at(row.k[_check_kind(kind)], row, fps))
+  return max(1, _frames_at(row.k[check_kind(kind)], row, fps))
 
 
 def interval_frames(
@@ -151,7 +151,7 @@ def interval_frames(
   """
   row = _reference(fps, reference)
   shortest, longest = (max(1, _frames_at(n, row, fps)) for n in row.micro_frames)
-  return (shortest, longest) if _check_kind(kind) == MICRO else (longest + 1, None)
+  return (shortest, longest) if check_kind(kind) == MICRO else (longest + 1, None)
 
 
 def fit_k(k: int, num_frames: int) -> int:
@@ -232,11 +232,11 @@ class MdmdSettings:
 
   def k(self, kind: str) -> int:
     """k of `kind` ("micro" or "macro"), frames."""
-    return self.k_micro if _check_kind(kind) == MICRO else self.k_macro
+    return self.k_micro if check_kind(kind) == MICRO else self.k_macro
 
   def lengths(self, kind: str) -> tuple[int, int | None]:
     """(min, max or None) interval length of `kind`, frames."""
-    return self.micro_frames if _check_kind(kind) == MICRO else self.macro_frames
+    return self.micro_frames if check_kind(kind) == MICRO else self.macro_frames
 
 
 def _check_p(p: object) -> float:

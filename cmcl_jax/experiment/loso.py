@@ -14,8 +14,10 @@ Under `<workdir>/folds/<subject>/`:
                         the peak rule it was evaluated with, threshold as used)
   <spotter>/spotted.json its counts, threshold, chosen η and η sweep, and the config
                         they depend on (`spotter_config`)
-  scores_<spotter>.npz  held-out score curves: "<trial>|<kind>" → (frames,) float32
+  scores_<spotter>.npz  held-out score curves: "<trial>|<kind>" → (frames,) float32,
+                        and the spotter's own intervals, "<trial>|<kind>|intervals"
   result.json           every spotter's counts, once all are done (`fold_result`)
+and `<workdir>/cache/<spotter>/`: the spotter's fold-independent files (`Fold.cache_dir`).
 A finished spotter is read back, not rerun, when it was run with the same config, and
 refused otherwise; so an interrupted run resumes at the first unfinished spotter of
 the first unfinished fold, and folds can run in separate processes (`loso.folds`).
@@ -46,6 +48,8 @@ LOCK_FILE = ".lock"
 SPOTTED_FILE = "spotted.json"
 SPOTTING_FILE = "spotting.json"
 SCORES_FILE = "scores_{spotter}.npz"
+INTERVALS = "intervals"
+CACHE_DIR = "cache"
 CCF_SUFFIX, CHOSEN_SUFFIX = "+ccf", "+ccf_chosen"
 
 
@@ -62,7 +66,13 @@ def _flat(tree, prefix: str = "") -> dict:
   return out
 
 
-RESULT_INDEPENDENT_FIELDS = ("loso.folds", "data.data_dir", "loso.spotters", "loso.ccf.spotters")
+RESULT_INDEPENDENT_FIELDS = (
+  "loso.folds",
+  "data.data_dir",
+  "data.raw_dir",
+  "loso.spotters",
+  "loso.ccf.spotters",
+)
 """Fields no spotter's fold result depends on: which folds and spotters a run picks,
 and where the dataset lies (a moved dataset gives the same folds; another dataset has
 other subject ids)."""
@@ -140,8 +150,12 @@ def _spot(spotter: Spotter, fold: Fold, config, with_ccf: bool) -> tuple[dict, l
 
 
 def _save_scores(path: epath.Path, scored: Sequence[ScoredTrial]) -> None:
+  arrays = {}
+  for t in scored:
+    arrays.update({f"{t.info.trial}|{kind}": curve for kind, curve in t.curves.items()})
+    arrays.update({f"{t.info.trial}|{kind}|{INTERVALS}": i for kind, i in t.intervals.items()})
   with path.open("wb") as f:
-    np.savez(f, **{f"{t.info.trial}|{kind}": c for t in scored for kind, c in t.curves.items()})
+    np.savez(f, **arrays)
 
 
 def run_spotter(config, workdir: epath.PathLike, builder, held_out: str, name: str) -> dict:
@@ -160,7 +174,9 @@ def run_spotter(config, workdir: epath.PathLike, builder, held_out: str, name: s
   spotter = methods.make_spotter(name, config)
   subjects = dataset.dataset_subjects(builder)
   train_split = "+".join(s for s in subjects if s != held_out)
-  fold = Fold(held_out, train_split, builder, fold_dir / name)
+  fold = Fold(
+    held_out, train_split, builder, fold_dir / name, epath.Path(workdir) / CACHE_DIR / name
+  )
   fold.workdir.mkdir(parents=True, exist_ok=True)
   started = time.perf_counter()
   result, held_scores = _spot(spotter, fold, config, name in config.loso.ccf.spotters)
@@ -255,9 +271,17 @@ def stored_scores(
     return None
   with path.open("rb") as f:
     stored = dict(np.load(f))
-  kinds = sorted({key.rpartition("|")[2] for key in stored})
+  kinds = sorted({key.split("|")[1] for key in stored})
   return [
-    ScoredTrial(info, {kind: stored[f"{info.trial}|{kind}"] for kind in kinds})
+    ScoredTrial(
+      info,
+      {kind: stored[f"{info.trial}|{kind}"] for kind in kinds},
+      {
+        kind: stored[f"{info.trial}|{kind}|{INTERVALS}"]
+        for kind in kinds
+        if f"{info.trial}|{kind}|{INTERVALS}" in stored
+      },
+    )
     for info in trials_lib.load_trials(builder, subject)
   ]
 

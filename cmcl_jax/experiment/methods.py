@@ -14,6 +14,8 @@ from cmcl_jax.experiment.spotter import Spotter
 METHODS = {
   "cmcl_net": "cmcl_jax.experiment.cmcl_net:CmclNetSpotter",
   "motion": "cmcl_jax.baselines.motion:MotionSpotter",
+  "mdmd": "cmcl_jax.baselines.mdmd_spotter:MdmdSpotter",
+  "softnet": "cmcl_jax.baselines.softnet_spotter:SoftnetSpotter",
 }
 """Built-in methods: name → "module:factory"."""
 

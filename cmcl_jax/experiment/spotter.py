@@ -38,12 +38,15 @@ class Fold:
     train_split: the training subjects, "+".join(split names).
     builder: the prepared dataset (`cmcl_jax.experiment.dataset.open_builder`).
     workdir: this spotter's own folder for this fold (checkpoints, logs, …).
+    cache_dir: this spotter's folder shared by all folds, for what does not depend
+      on the fold (e.g. per-trial features of a training-free preprocessing).
   """
 
   held_out: str
   train_split: str
   builder: object
   workdir: epath.Path
+  cache_dir: epath.Path
 
 
 class Spotter(Protocol):

@@ -30,10 +30,15 @@ class ScoredTrial:
     info: the trial (`cmcl_jax.data.trials.TrialInfo`).
     curves: expression kind ("micro", …) → (frame_count,) float32 per-frame score;
       higher means more likely inside an expression of that kind.
+    intervals: expression kind → (N, 3) int64 (onset, apex, offset) inclusive frames,
+      for methods with an interval rule of their own (MDMD, SOFTNet): used as the
+      candidates as they are, instead of the peak rule on the curve (which is then
+      only drawn).
   """
 
   info: trials_lib.TrialInfo
   curves: Mapping[str, np.ndarray]
+  intervals: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
   def __post_init__(self):
     for kind, curve in self.curves.items():
@@ -42,20 +47,41 @@ class ScoredTrial:
           f"trial {self.info.trial}: the {kind!r} score curve has shape {np.shape(curve)}, "
           f"expected ({self.info.frame_count},), one score per frame"
         )
+    for kind, intervals in self.intervals.items():
+      intervals = np.asarray(intervals)
+      ordered = (
+        intervals.ndim == 2
+        and intervals.shape[1] == 3
+        and (
+          (0 <= intervals[:, 0])
+          & (intervals[:, 0] <= intervals[:, 1])
+          & (intervals[:, 1] <= intervals[:, 2])
+          & (intervals[:, 2] < self.info.frame_count)
+        ).all()
+      )
+      if not ordered:
+        raise ValueError(
+          f"trial {self.info.trial}: the {kind!r} intervals must be (N, 3) onset ≤ apex ≤ "
+          f"offset frames inside [0, {self.info.frame_count}), got {intervals.tolist()[:3]}…"
+        )
 
 
 def candidates_of(
   scored: Sequence[ScoredTrial], spotting, threshold: float | None = None, kind: str = MICRO
 ) -> list[TrialCandidates]:
   """Candidate clips of scored trials by the peak rule `spotting` (e.g.
-  `config.loso.spotting`), with each trial's HRS and its `kind` ground truth.
+  `config.loso.spotting`), or the trial's own `intervals` where the spotter gave them,
+  with each trial's HRS and its `kind` ground truth.
 
   `threshold` replaces `spotting.threshold` when given.
   """
   out = []
   for trial in scored:
     info = trial.info
-    clips = proposals.propose_with(trial.curves[kind], spotting, threshold)
+    if kind in trial.intervals:
+      clips = np.asarray(trial.intervals[kind], np.int64).reshape(-1, 3)
+    else:
+      clips = proposals.propose_with(trial.curves[kind], spotting, threshold)
     truth = np.array(
       [(e.onset, e.offset) for e in info.expressions if e.kind == kind], np.int64
     ).reshape(-1, 2)

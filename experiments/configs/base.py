@@ -45,6 +45,22 @@ def motion_spotter(spotting: dict) -> dict:
   )
 
 
+def video_baselines(spotting: dict) -> dict:
+  """MDMD and SOFTNet on micro-expressions, at 30 Hz (`cmcl_jax.baselines`); their
+  intervals are their own (the peak rule's threshold is not used)."""
+  own_rule = dict(spotting, choose_threshold=False)
+  return {
+    "mdmd": dict(
+      method="mdmd", title="MDMD (He et al. 2020)", kind="micro", fps=30.0, crop_px=128,
+      flow="farneback", p=0.01, spotting=own_rule,
+    ),
+    "softnet": dict(
+      method="softnet", title="SOFTNet (Liong et al. 2021)", kind="micro", fps=30.0,
+      crop_px=128, flow="dis", k=0, epochs=10, p=0.55, spotting=own_rule,
+    ),
+  }  # fmt: skip
+
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """arg: None, or "runlocal" for a few steps with small batches."""
   runlocal = check_arg(arg)
@@ -54,6 +70,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.data = dict(
     tfds_config="default",  # mecg/default: flow (8, 32, 32, 2), ECG 500 @ 250 Hz
     data_dir="",  # "" → TFDS's default (~/tensorflow_datasets)
+    # The raw layout the dataset was built from, for spotters that read the videos
+    # (MDMD, SOFTNet); "" for those that need only the built windows.
+    raw_dir="",
     fold=0,  # LOSO: held-out subject index (sorted split names)
     train_split="",  # "" → "+".join(every subject but the held-out one)
     eval_split="",  # "" → the held-out subject
@@ -148,4 +167,5 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   )
   # Not run unless named in loso.spotters (e.g. --config.loso.spotters=motion,both).
   config.spotters.motion = motion_spotter(config.loso.spotting.to_dict())
+  config.spotters.update(video_baselines(config.loso.spotting.to_dict()))
   return config

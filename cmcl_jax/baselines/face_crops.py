@@ -1,0 +1,139 @@
+"""Raw trial videos → the grey face crops the video-only baselines start from.
+
+MDMD and SOFTNet both crop the face once per video, on its first frame with a face,
+and use that box for every frame (no tracking): the box is the MEGC 2020 baseline's
+(`landmark_rois.face_crop_box`: all 68 landmarks, raised to include the forehead),
+each crop resized to `size` × `size`, with the 68 landmarks of the first crop found
+again on the crop itself (SOFTNet's ROIs are placed on them). SOFTNet's authors crop
+with dlib's HOG rectangle instead; the landmark box is within a few pixels of it on a
+frontal face (`cmcl_jax.video.landmark_rois`).
+
+`trial_videos(raw_dir)` finds each built trial's video in the raw layout the dataset
+was built from (dataset trial ids are pseudonymised: `<subject id>/<marker>`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cmcl_jax.data import layout as layout_lib
+from cmcl_jax.data import pseudonyms
+from cmcl_jax.data import video_io
+from cmcl_jax.video import detect_landmarks
+from cmcl_jax.video import landmark_rois
+
+SEARCH_SECONDS = 2.0
+"""How far into a video the first face is looked for."""
+
+
+class FaceCropError(ValueError):
+  """A video gives no face crop (no face found, unreadable)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FaceCrops:
+  """One video's face crops.
+
+  Attributes:
+    frames: (T, size, size) uint8 grey crops, every frame of the video.
+    box: (x0, y0, x1, y1) the crop box in the video's pixels, x1 / y1 exclusive.
+    landmarks: (68, 2) float32 landmarks of the first crop with a face, crop pixels.
+    first_face: the frame the box and landmarks come from.
+    fps: the video's frame rate, Hz.
+  """
+
+  frames: np.ndarray
+  box: tuple[int, int, int, int]
+  landmarks: np.ndarray
+  first_face: int
+  fps: float
+
+
+def trial_videos(raw_dir: str | os.PathLike) -> dict[str, Path]:
+  """Dataset trial id ("<subject id>/<marker>") → video of every trial of a raw layout.
+
+  Subject names map to the ids of the dataset built from it through the layout's
+  pseudonym file (names are kept where there is none: a build with
+  `pseudonymize=False`).
+
+  Raises:
+    FileNotFoundError: `raw_dir` is empty or not a raw layout.
+  """
+  if not raw_dir:
+    raise FileNotFoundError(
+      "data.raw_dir is empty: spotters that read the videos (MDMD, SOFTNet) need the raw "
+      "layout the dataset was built from; set --config.data.raw_dir"
+    )
+  raw = layout_lib.discover(raw_dir)
+  mapping = Path(raw_dir) / pseudonyms.MAPPING_FILE
+  ids = json.loads(mapping.read_text())["subjects"] if mapping.exists() else {}
+  return {f"{ids.get(t.subject, t.subject)}/{t.marker}": t.video for t in raw.trials}
+
+
+def read_face_crops(video: str | os.PathLike, size: int) -> FaceCrops:
+  """Every frame of `video`, grey, cropped by the box of its first face, resized.
+
+  Raises:
+    FaceCropError: naming the video, when no face is found in its first
+      `SEARCH_SECONDS` or no landmarks on the resized first crop.
+  """
+  info = video_io.video_info(video)
+  search = max(1, int(round(SEARCH_SECONDS * info.fps)))
+  box, first = None, 0
+  for first, frame in enumerate(video_io.iter_frames(video, grayscale=True, stop=search)):
+    points = detect_landmarks(frame)
+    if points is not None:
+      box = landmark_rois.face_crop_box(points, frame.shape)
+      break
+  if box is None:
+    raise FaceCropError(f"{video}: no face found in the first {search} frames")
+  x0, y0, x1, y1 = box
+  frames = np.stack(
+    [
+      cv2.resize(frame[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA)
+      for frame in video_io.iter_frames(video, grayscale=True, expect_frames=info.frame_count)
+    ]
+  )
+  landmarks = detect_landmarks(frames[first])
+  if landmarks is None:
+    raise FaceCropError(f"{video}: no landmarks on the {size}×{size} face crop of frame {first}")
+  return FaceCrops(frames, tuple(int(v) for v in box), landmarks, first, info.fps)
+
+
+def frame_step(video_fps: float, analysis_fps: float) -> int:
+  """Every how many video frames a baseline looks at one, to run at `analysis_fps`.
+
+  Raises:
+    ValueError: `analysis_fps` not positive, above the video's, or not dividing it
+      into whole frames (within 1 %).
+  """
+  if not 0 < analysis_fps <= video_fps:
+    raise ValueError(f"fps={analysis_fps}: expected 0 < fps <= the video's {video_fps} Hz")
+  step = int(round(video_fps / analysis_fps))
+  if abs(video_fps / step - analysis_fps) > 0.01 * analysis_fps:
+    raise ValueError(
+      f"fps={analysis_fps}: the video's {video_fps} Hz is no whole multiple of it "
+      f"(every {video_fps / analysis_fps:.2f} frames); choose one that divides it"
+    )
+  return step
+
+
+def to_video_intervals(intervals: np.ndarray, step: int, frame_count: int) -> np.ndarray:
+  """(N, 3) (onset, apex, offset) of every `step`-th frame → video frames: each
+  analysed frame stands for the `step` frames from it on."""
+  intervals = np.asarray(intervals, np.int64).reshape(-1, 3)
+  video = intervals * step + np.array([0, 0, step - 1])
+  return np.minimum(video, frame_count - 1)
+
+
+def to_video_curve(curve: np.ndarray, step: int, frame_count: int) -> np.ndarray:
+  """(T',) curve of every `step`-th frame → (frame_count,) float32, each value held
+  over the frames it stands for."""
+  curve = np.repeat(np.asarray(curve, np.float32), step)[:frame_count]
+  return np.pad(curve, (0, frame_count - len(curve)), mode="edge")

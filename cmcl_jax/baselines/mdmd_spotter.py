@@ -1,0 +1,81 @@
+"""MDMD, the MEGC 2020 baseline, as a spotter of the harness: training-free.
+
+Each trial: grey face crops of every `step`-th frame (`face_crops`, the video taken
+at `fps`, 30 Hz by default: CAS(ME)²'s rate, at which MDMD's constants were set),
+MDMD's per-frame score F (`mdmd_features.mdmd_scores`, cached per trial in the
+spotter's cache folder), its contrast and threshold rule into intervals
+(`mdmd.spot`, lengths and k scaled from the published values to `fps`), mapped back
+to video frames. The intervals are the candidates as they are; the contrast is the
+curve drawn.
+
+Config entry (`config.spotters.<name>`): `method="mdmd"`, `title`, `kind` ("micro"),
+`fps`, `crop_px`, `flow` (`cmcl_jax.video.flow.METHODS`; the baseline's RLOF is not
+available), `p`, and `spotting` (only its fields other than the threshold matter:
+the intervals are MDMD's own).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+
+from cmcl_jax.baselines import face_crops, mdmd, mdmd_features
+from cmcl_jax.data import trials as trials_lib
+from cmcl_jax.spotting.candidates import ScoredTrial
+
+
+class MdmdSpotter:
+  """MDMD on the trials' raw videos (`config.data.raw_dir`)."""
+
+  def __init__(self, name: str, settings, config):
+    if settings.spotting.choose_threshold:
+      raise ValueError(f"spotters.{name}.spotting.choose_threshold: MDMD has its own threshold (p)")
+    mdmd.check_kind(settings.kind)
+    self.name = name
+    self.spotting = settings.spotting
+    self._settings = settings
+    self._raw_dir = config.data.raw_dir
+
+  def fit(self, fold) -> bool:
+    del fold
+    return True
+
+  def _method(self, fps: float) -> mdmd.MdmdSettings:
+    return mdmd.MdmdSettings.for_fps(fps, flow=self._settings.flow, p=self._settings.p)
+
+  def _score(self, video, cache_dir, step: int, method: mdmd.MdmdSettings) -> np.ndarray:
+    """MDMD's F of every `step`-th frame, cached by everything it depends on."""
+    kind = self._settings.kind
+    key = json.dumps([str(video), step, self._settings.crop_px, method.flow, method.k(kind)])
+    path = cache_dir / f"{video.stem}_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npy"
+    if path.exists():
+      return np.load(path)
+    crops = face_crops.read_face_crops(video, self._settings.crop_px).frames[::step]
+    k = mdmd.fit_k(method.k(kind), len(crops))
+    score = mdmd_features.mdmd_scores(crops, k, flow=method.flow)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.save(path, score)
+    return score
+
+  def score(self, fold, split: str) -> list[ScoredTrial]:
+    videos = face_crops.trial_videos(self._raw_dir)
+    kind, out = self._settings.kind, []
+    for info in trials_lib.load_trials(fold.builder, split):
+      step = face_crops.frame_step(info.fps, self._settings.fps)
+      method = self._method(info.fps / step)
+      score = self._score(videos[info.trial], fold.cache_dir, step, method)
+      k = mdmd.fit_k(method.k(kind), len(score))
+      shortest, longest = method.lengths(kind)
+      intervals = mdmd.spot(score, k, method.p, min_frames=shortest, max_frames=longest)
+      contrast = mdmd.contrast(score, k)
+      curve = np.nan_to_num(contrast, nan=float(np.nanmin(contrast)))
+      out.append(
+        ScoredTrial(
+          info,
+          {kind: face_crops.to_video_curve(curve, step, info.frame_count)},
+          {kind: face_crops.to_video_intervals(intervals, step, info.frame_count)},
+        )
+      )
+    return out
