@@ -73,24 +73,24 @@ def main() -> None:
     task = window_examples.TrialTask(trial, "s/0", "s", frames, crops.fps, spec)
     rows = {}
 
-    rows["CMCL-Net: window extraction (build)"] = _median_seconds(
+    rows["CMCL-Net — window extraction (build)"] = _median_seconds(
       lambda: window_examples.trial_examples(task), args.runs
     )
-    rows["baselines: face crops (decode, dlib, crop)"] = _median_seconds(
+    rows["MDMD, SOFTNet — face crops (decode, dlib, crop)"] = _median_seconds(
       lambda: face_crops.read_face_crops(video, 128), args.runs
     )
     k = mdmd.k_frames(ANALYSIS_FPS, "micro")
-    rows["MDMD: score at 30 Hz (Farneback)"] = _median_seconds(
+    rows["MDMD — score at 30 Hz (Farneback)"] = _median_seconds(
       lambda: mdmd_features.mdmd_scores(analysed, k, flow="farneback"), args.runs
     )
     k_softnet = 5  # SOFTNet's k of 0.2–0.5 s MEs at 30 Hz
     features = softnet_features.frame_features(analysed, crops.landmarks, k=k_softnet)
-    rows["SOFTNet: features at 30 Hz (DIS)"] = _median_seconds(
+    rows["SOFTNet — features at 30 Hz (DIS)"] = _median_seconds(
       lambda: softnet_features.frame_features(analysed, crops.landmarks, k=k_softnet), args.runs
     )
     inputs = softnet_features.normalize(features)
     params = softnet_train.fit(inputs, np.zeros(len(inputs), np.float32), steps=2)
-    rows["SOFTNet: inference"] = _median_seconds(
+    rows["SOFTNet — inference"] = _median_seconds(
       lambda: softnet_train.predict(params, inputs), args.runs
     )
 
@@ -107,7 +107,7 @@ def main() -> None:
     per_batch = _median_seconds(
       lambda: np.asarray(probability(model_params, stacked)), max(args.runs, 5)
     )
-    rows["CMCL-Net: inference (demo model, batch 64)"] = per_batch * windows_per_trial / 64
+    rows["CMCL-Net — inference (demo model, batch 64)"] = per_batch * windows_per_trial / 64
 
     steps = 300
     train_inputs = np.repeat(inputs, int(np.ceil(1000 / len(inputs))), axis=0)[:1000]
