@@ -26,6 +26,7 @@ from cmcl_jax.data import synthetic
 from cmcl_jax.experiment import runtime
 from experiments import end_to_end
 from experiments.configs import loso_synthetic
+from experiments import cli
 
 _CONFIG = config_flags.DEFINE_config_file(
   "config", str(Path(__file__).parent / "configs" / "loso_synthetic.py"), "LOSO experiment config."
@@ -78,4 +79,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -12,6 +12,7 @@ from absl import flags
 
 from cmcl_jax.data import coding_checks
 from cmcl_jax.data import summary
+from experiments import cli
 
 _ROOT = flags.DEFINE_string("root", None, "Raw MECG folder.", required=True)
 _CODING_FILE = flags.DEFINE_string("coding_file", None, "Coding file (default: found in root).")
@@ -36,4 +37,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -17,6 +17,7 @@ from ml_collections import config_flags
 
 from cmcl_jax.analysis import report
 from cmcl_jax.experiment import dataset, loso, runtime
+from experiments import cli
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output folder.", required=True)
@@ -50,4 +51,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

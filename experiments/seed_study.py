@@ -28,6 +28,7 @@ from cmcl_jax.analysis import tables
 from cmcl_jax.data import synthetic
 from cmcl_jax.experiment import runtime
 from experiments import end_to_end
+from experiments import cli
 
 _CONFIG = config_flags.DEFINE_config_file(
   "config",
@@ -104,4 +105,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

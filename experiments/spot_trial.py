@@ -6,7 +6,9 @@ r"""Spots micro-expressions in one trial you bring: a face video and its ECG.
 `--checkpoint` is a run folder of `experiments.train`, or one variant of a LOSO fold
 (`<loso workdir>/folds/<subject>/<variant>`): its `config.json`, `inputs.json` (window
 spec, feature statistics) and newest fine-tuning checkpoint are used. The ECG file
-(`.npz`, `.csv` or `.acq`, see docs/data.md, "ECG formats") must start at the video's frame 0.
+(`.npz`, `.csv` or `.acq`, see docs/data.md, "ECG formats") starts at the video's frame 0,
+or is a session recording cut at the trial's `--marker`; a video at another frame rate
+than the run's training videos, or a session ECG without `--marker`, is refused.
 The peak rule is the one the run was evaluated with (`spotting.json` of a LOSO
 variant: its threshold as chosen in the fold), else the config's, unless overridden.
 
@@ -28,9 +30,15 @@ from cmcl_jax.analysis import figures
 from cmcl_jax.experiment import loso, runtime, single_trial
 from cmcl_jax.spotting import ccf as ccf_lib
 from experiments.configs import base
+from experiments import cli
 
 _VIDEO = flags.DEFINE_string("video", None, "Video file or folder of frames.")
-_ECG = flags.DEFINE_string("ecg", None, "ECG file of the trial (starts at frame 0).")
+_ECG = flags.DEFINE_string(
+  "ecg", None, "ECG file of the trial (starts at frame 0), or a session recording (--marker)."
+)
+_MARKER = flags.DEFINE_integer(
+  "marker", None, "The trial's code in a session ECG's marker channel, where it is cut."
+)
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Run folder of a trained model.")
 _OUT = flags.DEFINE_string("out", "spotted", "Output folder.")
 _ETA = flags.DEFINE_float("eta", ccf_lib.PAPER_ETA, "CCF factor η.")
@@ -61,6 +69,11 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.perf_counter()
   runtime.quiet_checkpoint_logs()
+  out = Path(_OUT.value)
+  if out.exists() and not out.is_dir():
+    raise app.UsageError(f"--out={out}: a file, expected a folder (it is written into)")
+  if _ETA.value <= 0:
+    raise app.UsageError(f"--eta={_ETA.value}: the CCF factor must be > 0")
   try:
     run = single_trial.load_run(_CHECKPOINT.value)
   except FileNotFoundError as error:
@@ -71,10 +84,12 @@ def main(argv):
     flush=True,
   )
   spotting = spotting_settings(Path(_CHECKPOINT.value), run.config)
-  spotted = single_trial.spot_trial(
-    _VIDEO.value, _ECG.value, run, spotting=spotting, eta=_ETA.value
-  )
-  out = Path(_OUT.value)
+  try:
+    spotted = single_trial.spot_trial(
+      _VIDEO.value, _ECG.value, run, spotting=spotting, eta=_ETA.value, marker=_MARKER.value
+    )
+  except (single_trial.SpotTrialError, FileNotFoundError) as error:
+    raise app.UsageError(str(error)) from None
   out.mkdir(parents=True, exist_ok=True)
   stem = Path(_VIDEO.value).stem
   rows = spotted.intervals
@@ -135,4 +150,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

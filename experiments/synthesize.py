@@ -13,6 +13,7 @@ from absl import app
 from absl import flags
 
 from cmcl_jax.data import synthetic
+from experiments import cli
 
 _OUT = flags.DEFINE_string("out", None, "Folder to write the raw layout into.", required=True)
 _PRESET = flags.DEFINE_enum("preset", "demo", sorted(synthetic.PRESETS), "Size preset.")
@@ -39,4 +40,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -16,6 +16,7 @@ from ml_collections import config_flags
 
 from cmcl_jax.experiment import dataset, runtime
 from cmcl_jax.train import inputs, loop, sharding
+from experiments import cli
 
 _CONFIG = config_flags.DEFINE_config_file(
   "config", None, "Experiment config file (experiments/configs/*.py[:arg]).", lock_config=True
@@ -53,9 +54,11 @@ def main(argv):
   stages = loop.STAGES if _STAGE.value == "both" else (_STAGE.value,)
   try:
     loop.check_config(config, stages)
+    loop.check_resumable(config, _WORKDIR.value)
     builder = dataset.open_builder(config.data)
     data = inputs.mecg_data(config, builder)
     train_split, _ = inputs.fold_splits(builder, config.data)
+    fps = inputs.split_fps(builder, train_split)
   except (FileNotFoundError, ValueError) as error:
     raise app.UsageError(str(error)) from None
   if jax.process_index() == 0:
@@ -63,6 +66,7 @@ def main(argv):
       _WORKDIR.value,
       builder,
       inputs.input_features(builder, train_split, config.data.feature_norm),
+      fps,
     )
   results = loop.train_and_evaluate(config, _WORKDIR.value, data, stages)
   for name, result in results.items():
@@ -76,4 +80,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -13,6 +13,7 @@ from absl import app
 from absl import flags
 
 from cmcl_jax.analysis import visual_inspection
+from experiments import cli
 
 _ROOT = flags.DEFINE_string("root", None, "Raw MECG folder.", required=True)
 _TRIAL = flags.DEFINE_string("trial", None, "<subject>/<marker> or video name.")
@@ -32,4 +33,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

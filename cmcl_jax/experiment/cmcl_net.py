@@ -31,9 +31,16 @@ class CmclNetSpotter:
       raise ValueError(
         f"spotters.{name}.modality={settings.modality!r}: expected one of {MODALITIES}"
       )
+    spotting = config.loso.spotting
+    values = (spotting.threshold, *spotting.threshold_grid)
+    if not all(0.0 <= v <= 1.0 for v in values):
+      raise ValueError(
+        f"loso.spotting.threshold={spotting.threshold}, threshold_grid="
+        f"{tuple(spotting.threshold_grid)}: CMCL-Net scores are probabilities; expected 0…1"
+      )
     self.name = name
     self.modality = settings.modality
-    self.spotting = config.loso.spotting
+    self.spotting = spotting
     self._config = config
     self._trained = None  # (parts, params, features) once fitted
 
@@ -52,7 +59,8 @@ class CmclNetSpotter:
     # The harness scores the held-out windows itself; the loop's own evaluation
     # would read them all a second time.
     data["finetune"] = dataclasses.replace(data["finetune"], evaluate=None)
-    inputs.write_inputs(fold.workdir, fold.builder, features)
+    fps = inputs.split_fps(fold.builder, fold.train_split)
+    inputs.write_inputs(fold.workdir, fold.builder, features, fps)
     trained = loop.train_and_evaluate(config, fold.workdir, data)
     if any(result.preempted for result in trained.values()):
       return False

@@ -40,6 +40,7 @@ from cmcl_jax.data import trials as trials_lib
 from cmcl_jax.experiment import dataset
 from cmcl_jax.experiment import methods
 from cmcl_jax.experiment.spotter import Fold, Spotter
+from cmcl_jax.spotting import proposals
 from cmcl_jax.spotting.candidates import MICRO, ScoredTrial, candidates_of, choose_threshold
 from cmcl_jax.spotting.sweep import choose_eta, evaluate_candidates, sweep_eta
 
@@ -321,6 +322,14 @@ def candidates(workdir: epath.PathLike, builder, folds: dict[str, dict], spotter
   ]
 
 
+def check_ccf(ccf) -> None:
+  """Raises ValueError naming the `loso.ccf` field out of range."""
+  if ccf.eta <= 0:
+    raise ValueError(f"loso.ccf.eta={ccf.eta}: must be > 0")
+  if not ccf.sweep or min(ccf.sweep) <= 0:
+    raise ValueError(f"loso.ccf.sweep={tuple(ccf.sweep)}: expected factors > 0")
+
+
 def run_loso(config, workdir: epath.PathLike) -> dict[str, dict]:
   """Runs (or resumes) every configured fold; returns fold results by subject.
 
@@ -333,8 +342,13 @@ def run_loso(config, workdir: epath.PathLike) -> dict[str, dict]:
       raise ValueError(
         f"loso.ccf.spotters: {name!r} is not in loso.spotters {config.loso.spotters}"
       )
-  for name in config.loso.spotters:
-    methods.make_spotter(name, config)  # a bad entry fails here, before any training
+  check_ccf(config.loso.ccf)
+  if config.loso.score_batch_size < 1:
+    raise ValueError(f"loso.score_batch_size={config.loso.score_batch_size}: must be ≥ 1")
+  for name in config.loso.spotters:  # a bad entry fails here, before any training
+    proposals.check_settings(
+      methods.make_spotter(name, config).spotting, f"spotter {name}: spotting"
+    )
   subjects = dataset.fold_subjects(dataset.dataset_subjects(builder), config.loso.folds)
   results = {}
   for number, subject in enumerate(subjects, start=1):

@@ -22,6 +22,7 @@ import ml_collections
 import numpy as np
 from etils import epath
 
+from cmcl_jax.data import ecg_io
 from cmcl_jax.data import trials as trials_lib
 from cmcl_jax.data import video_io
 from cmcl_jax.data import window_examples
@@ -107,6 +108,8 @@ class TrainedRun:
       checkpoint.
     spec: the dataset config's window geometry; features: input standardisation.
     step: the checkpoint's training step.
+    fps: frame rate of the videos it was trained on, Hz (None: a run of an older
+      cmcl_jax, which did not record it).
   """
 
   config: ml_collections.ConfigDict
@@ -115,6 +118,7 @@ class TrainedRun:
   spec: windows.WindowSpec
   features: object
   step: int
+  fps: float | None
 
 
 def load_run(run_dir: str | os.PathLike) -> TrainedRun:
@@ -141,24 +145,46 @@ def load_run(run_dir: str | os.PathLike) -> TrainedRun:
     config.finetune, params, config.seed, jax.sharding.SingleDeviceSharding(jax.devices()[0])
   )
   checkpointer.close()
-  return TrainedRun(config, parts, params, spec, features, step)
+  return TrainedRun(config, parts, params, spec, features, step, inputs.read_fps(run_dir))
 
 
-def user_trial(video: str | os.PathLike, ecg: str | os.PathLike) -> Trial:
-  """A `Trial` of one video and an ECG file that starts at the video's frame 0."""
+def user_trial(
+  video: str | os.PathLike, ecg: str | os.PathLike, marker: int | None = None
+) -> Trial:
+  """A `Trial` of one video and its ECG file.
+
+  Args:
+    video, ecg: the files.
+    marker: None for an ECG that starts at the video's frame 0; else the trial's
+      trigger code in the ECG's marker channel (a session recording), where it is cut.
+
+  Raises:
+    FileNotFoundError: a file is missing.
+    SpotTrialError: `marker` is None but the ECG's marker channel marks trials (a
+      session recording would be used from its first sample, off the video).
+  """
   video, ecg = Path(video).resolve(), Path(ecg).resolve()
   for path, what in ((video, "video"), (ecg, "ECG")):
     if not path.exists():
       raise FileNotFoundError(f"{path}: {what} not found")
+  if marker is None:
+    onsets = ecg_io.read_recording(ecg).marker_onsets()
+    if onsets:
+      found = ", ".join(f"{code} at sample {starts[0]}" for code, starts in sorted(onsets.items()))
+      raise SpotTrialError(
+        f"{ecg}: its marker channel marks trials ({found}): it is a session recording, "
+        "not one that starts at the video's frame 0; give the trial's marker "
+        "(--marker=CODE) to cut it there"
+      )
   return Trial(
     subject=TRIAL_SUBJECT,
     name=video.stem,
     video=video,
-    marker=0,
+    marker=0 if marker is None else int(marker),
     emotion="unknown",
     date="",
     ecg=ecg,
-    ecg_is_per_trial=True,
+    ecg_is_per_trial=marker is None,
     expressions=(),
   )
 
@@ -186,22 +212,37 @@ def spot_trial(
   spotting,
   eta: float = ccf_lib.PAPER_ETA,
   batch_size: int = 64,
+  marker: int | None = None,
 ) -> SpottedTrial:
   """Scores, proposes and filters one trial (see the module docstring).
 
   Args:
     video: a video file or a folder of frames (`video_io`).
-    ecg: the trial's ECG (`.npz`/`.csv`/`.acq`), sample 0 at the video's frame 0.
+    ecg: the trial's ECG (`.npz`/`.csv`/`.acq`): sample 0 at the video's frame 0, or
+      a session recording cut at `marker`.
     run: from `load_run`.
     spotting: peak-rule settings (`smoothing_frames`, `half_width_frames`,
       `min_distance_frames`, `threshold`), e.g. `config.loso.spotting`.
     eta: CCF factor.
+    marker: the trial's code in a session ECG's marker channel (`user_trial`).
 
   Raises:
-    SpotTrialError: naming the reason when the trial gives no window.
+    SpotTrialError: naming the reason when the trial gives no window, its video's
+      frame rate is not the one the model was trained on, or its threshold is no
+      probability.
   """
-  trial = user_trial(video, ecg)
+  if not 0.0 <= spotting["threshold"] <= 1.0:
+    raise SpotTrialError(
+      f"threshold={spotting['threshold']}: the model's scores are probabilities; expected 0…1"
+    )
+  trial = user_trial(video, ecg, marker)
   info = video_io.video_info(trial.video)
+  if run.fps is not None and abs(info.fps - run.fps) > 1e-3 * run.fps:
+    raise SpotTrialError(
+      f"{trial.video}: {info.fps:g} fps, but the model was trained on {run.fps:g} fps "
+      f"windows ({run.spec.window_frames} frames = {run.spec.window_frames / run.fps:.3g} s); "
+      f"give it a {run.fps:g} fps video"
+    )
   task = window_examples.TrialTask(
     trial, f"{TRIAL_SUBJECT}/0", TRIAL_SUBJECT, info.frame_count, info.fps, run.spec
   )

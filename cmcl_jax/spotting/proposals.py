@@ -123,6 +123,35 @@ def propose(
   return np.stack([onsets, apexes, offsets], axis=1).astype(np.int64).reshape(-1, 3)
 
 
+PEAK_RULE_FIELDS = (
+  "smoothing_frames",
+  "half_width_frames",
+  "min_distance_frames",
+  "threshold",
+  "choose_threshold",
+  "threshold_grid",
+  "centre",
+)
+
+
+def check_settings(settings, where: str) -> None:
+  """Raises ValueError naming `where`.<field> when a peak rule (`PEAK_RULE_FIELDS`)
+  lacks a field or has one out of range."""
+  missing = [f for f in PEAK_RULE_FIELDS if f not in settings]
+  if missing:
+    raise ValueError(f"{where}: missing fields {missing}; a peak rule has {PEAK_RULE_FIELDS}")
+  checks = {
+    "smoothing_frames": (settings["smoothing_frames"] >= 0, "≥ 0"),
+    "half_width_frames": (settings["half_width_frames"] >= 0, "≥ 0"),
+    "min_distance_frames": (settings["min_distance_frames"] >= 1, "≥ 1"),
+    "threshold_grid": (len(settings["threshold_grid"]) > 0, "a non-empty grid"),
+    "centre": (settings["centre"] in CENTRES, f"one of {CENTRES}"),
+  }
+  for field, (ok, expected) in checks.items():
+    if not ok:
+      raise ValueError(f"{where}.{field}={settings[field]!r}: expected {expected}")
+
+
 def propose_with(curve: np.ndarray, settings, threshold: float | None = None) -> np.ndarray:
   """`propose` with the peak-rule fields of a config section (e.g. `loso.spotting`):
   half_width_frames, min_distance_frames, threshold (unless `threshold` is given)

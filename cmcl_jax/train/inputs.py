@@ -62,15 +62,36 @@ def check_model_inputs(builder, model_config) -> None:
 INPUTS_FILE = "inputs.json"
 
 
-def write_inputs(workdir: epath.PathLike, builder, features: loaders.Features) -> None:
-  """Writes `<workdir>/inputs.json`: the dataset config, its `WindowSpec`, and
-  `features` (ECG standardisation and the training split's feature statistics)."""
+def split_fps(builder, split: str) -> float:
+  """The frame rate of the videos of a split expression, Hz.
+
+  Raises:
+    ValueError: its trials have several frame rates (windows of different lengths
+      in seconds would be mixed).
+  """
+  rates = sorted({info.fps for info in trials.load_trials(builder, split)})
+  if len(rates) != 1:
+    raise ValueError(f"split {split!r}: its trials have frame rates {rates} Hz; expected one")
+  return rates[0]
+
+
+def read_fps(workdir: epath.PathLike) -> float | None:
+  """The training videos' frame rate a run recorded in its `inputs.json` (None: a
+  run of an older cmcl_jax)."""
+  return json.loads((epath.Path(workdir) / INPUTS_FILE).read_text()).get("fps")
+
+
+def write_inputs(workdir: epath.PathLike, builder, features: loaders.Features, fps: float) -> None:
+  """Writes `<workdir>/inputs.json`: the dataset config, its `WindowSpec`, the training
+  videos' frame rate `fps` (Hz, `split_fps`), and `features` (ECG standardisation and
+  the training split's feature statistics)."""
   stats = features.feature_stats
   spec = dataclasses.asdict(builder.builder_config.spec)
   payload = {
     "tfds_config": builder.builder_config.name,
     "version": str(builder.version),
     "spec": spec,
+    "fps": fps,
     "standardize_ecg": features.standardize_ecg,
     "feature_norm": "trial" if features.trial_feature_stats is not None else "dataset",
     "feature_stats": None if stats is None else [np.asarray(s).tolist() for s in stats],

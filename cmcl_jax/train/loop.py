@@ -15,6 +15,7 @@ checkpoint is written after that step.
 """
 
 import dataclasses
+import json
 import math
 import signal
 import threading
@@ -262,8 +263,78 @@ def check_config(config, stages: Iterable[str] = STAGES) -> None:
   for field, value in positive.items():
     if value < 1:
       raise ValueError(f"{field}={value}: must be ≥ 1")
+  for name in ("pretrain", "finetune"):
+    stage = config[name]
+    ranges = {
+      "lr": (stage.lr, stage.lr > 0, "> 0"),
+      "warmup_steps": (stage.warmup_steps, 0 <= stage.warmup_steps <= stage.steps, "in [0, steps]"),
+      "end_lr_factor": (stage.end_lr_factor, 0 <= stage.end_lr_factor <= 1, "in [0, 1]"),
+      "weight_decay": (stage.weight_decay, stage.weight_decay >= 0, "≥ 0"),
+      "clip_norm": (stage.clip_norm, stage.clip_norm > 0, "> 0"),
+    }
+    for field, (value, ok, expected) in ranges.items():
+      if not ok:
+        raise ValueError(f"{name}.{field}={value}: must be {expected}")
+    bad = {k: v for k, v in stage.lr_multipliers.items() if v < 0}
+    if bad:
+      raise ValueError(f"{name}.lr_multipliers={dict(stage.lr_multipliers)}: must be ≥ 0")
+  if config.pretrain.margin <= 0:
+    raise ValueError(f"pretrain.margin={config.pretrain.margin}: must be > 0")
+  if config.finetune.eval_every_steps < 1:
+    raise ValueError(f"finetune.eval_every_steps={config.finetune.eval_every_steps}: must be ≥ 1")
+  if len(config.finetune.class_weights) != 2 or min(config.finetune.class_weights) <= 0:
+    raise ValueError(
+      f"finetune.class_weights={tuple(config.finetune.class_weights)}: expected two weights > 0"
+    )
+  if config.finetune.focal_gamma < 0:
+    raise ValueError(f"finetune.focal_gamma={config.finetune.focal_gamma}: must be ≥ 0")
   for field in ("pretrain_batch_size", "finetune_batch_size", "eval_batch_size"):
+    if config.data[field] < 1:
+      raise ValueError(f"data.{field}={config.data[field]}: must be ≥ 1")
     sharding.process_batch_size(config.data[field], f"data.{field}")
+
+
+RUN_SECTIONS = ("seed", "data", "model", "pretrain", "finetune")
+"""Config sections a run's weights depend on; fields of them that do not:"""
+RUN_INDEPENDENT_FIELDS = (
+  "data.data_dir",
+  "data.raw_dir",
+  "data.worker_count",
+  "data.eval_batch_size",
+)
+
+
+def _run_fields(config_json: dict) -> dict:
+  def flat(tree, prefix):
+    if not isinstance(tree, dict):
+      return {prefix: tree}
+    return {k: v for key, value in tree.items() for k, v in flat(value, f"{prefix}.{key}").items()}
+
+  fields = {}
+  for section in RUN_SECTIONS:
+    fields.update(flat(config_json.get(section), section))
+  return {k: v for k, v in fields.items() if k not in RUN_INDEPENDENT_FIELDS}
+
+
+def check_resumable(config, workdir: epath.PathLike) -> None:
+  """Refuses a run folder that holds a run of another config (it would resume, or
+  count as finished, with the other run's weights).
+
+  Raises:
+    ValueError: naming the folder and the fields that differ.
+  """
+  stored_path = epath.Path(workdir) / "config.json"
+  if not stored_path.exists():
+    return
+  stored = _run_fields(json.loads(stored_path.read_text()))
+  wanted = _run_fields(json.loads(config.to_json_best_effort()))
+  differ = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+  if differ:
+    shown = ", ".join(f"{k}: {stored.get(k)!r} → {wanted.get(k)!r}" for k in differ[:5])
+    raise ValueError(
+      f"{workdir} holds a run of another config ({len(differ)} fields differ: {shown}); "
+      "use a new --workdir, or delete that folder to train again"
+    )
 
 
 def train_and_evaluate(
@@ -279,9 +350,14 @@ def train_and_evaluate(
 
   Returns:
     The `StageResult` of every stage that ran.
+
+  Raises:
+    ValueError: a bad config field, or `workdir` holds a run of another config
+      (`check_resumable`).
   """
   workdir = epath.Path(workdir)
   check_config(config, stages)
+  check_resumable(config, workdir)
   if jax.process_index() == 0:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.json").write_text(config.to_json_best_effort(indent=2))
