@@ -106,15 +106,19 @@ def test_loso_runs_resumes_and_reports(tmp_path):
     loso.run_loso(changed, tmp_path / "loso")
 
   summary = outcome["summary"]
-  assert [row["variant"] for row in summary["table3"]] == [
-    "face motion",
+  ablation = [
     "video only",
     "ECG only",
     "video + ECG",
     "video + ECG + CCF (η = 2.0)",
     "video + ECG + CCF (η chosen in fold)",
+  ]
+  assert [row["variant"] for row in summary["table3"]] == ablation
+  assert [row["variant"] for row in summary["table2"]] == [
+    "face motion",
     "face motion + CCF (η = 2.0)",
     "face motion + CCF (η chosen in fold)",
+    *ablation,
   ]
   out = tmp_path / "results"
   assert json.loads((out / "table3.json").read_text()) == summary["table3"]
@@ -183,6 +187,11 @@ def _check_spot_trial(tmp_path, raw, planted):
   interior = slice(int(3 * fps) + window, trial["num_frames"] - int(3 * fps) - window)
   assert len(curve[interior]) >= 5 * run.spec.stride_frames
   np.testing.assert_allclose(spotted.curve[interior], curve[interior], atol=1e-2)
+  # The session recording itself, cut at the trial's marker, gives the fold's curve.
+  session = single_trial.spot_trial(
+    video, raw / truth_subject["ecg"], run, spotting=used, marker=trial["marker"]
+  )
+  np.testing.assert_allclose(session.curve[interior], curve[interior], atol=1e-2)
 
   out = tmp_path / "spotted"
   subprocess.run(

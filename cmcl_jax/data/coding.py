@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import io
 import re
 from collections.abc import Mapping, Sequence
 from os import PathLike
@@ -50,6 +51,7 @@ import openpyxl
 import pandas as pd
 
 from cmcl_jax.data import coding_cells
+from cmcl_jax.data import text_files
 
 MECG_FPS = 150.0
 """Frame rate of the MECG camera, frames/s."""
@@ -301,21 +303,16 @@ def _read_table(path: Path) -> tuple[list[Any], list[tuple[int, list[Any]]]]:
 
 
 def _read_csv(path: Path) -> list[list[Any]]:
-  # Excel on a Chinese-locale Windows saves CSV as GBK, hence the fallback.
-  for encoding in ("utf-8-sig", "gb18030"):
-    try:
-      frame = pd.read_csv(
-        path,
-        dtype=str,
-        keep_default_na=False,
-        skip_blank_lines=False,
-        header=None,
-        encoding=encoding,
-      )
-      return frame.to_numpy(dtype=object).tolist()
-    except UnicodeDecodeError:
-      continue
-  raise CodingFileError(f"{path}: cannot decode the CSV; expected UTF-8 or GB18030 text", path=path)
+  """The cells of a coding-file CSV in whichever encoding Excel saved it
+  (`text_files.read_csv_text`: UTF-8, GB18030 or Windows-1252)."""
+  try:
+    text, _ = text_files.read_csv_text(path)
+  except text_files.CsvEncodingError as error:
+    raise CodingFileError(str(error), path=path) from None
+  frame = pd.read_csv(
+    io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False, header=None
+  )
+  return frame.to_numpy(dtype=object).tolist()
 
 
 def read_coding_file(path: str | PathLike) -> list[Expression]:

@@ -9,8 +9,11 @@ A raw layout is a folder holding:
     (`<video stem>.npz|.csv|.acq`), or one continuous recording per subject session
     named `<subject>_<yyyymmdd>.*` or `<subject>.*`, with a marker channel.
 
-Discovery reads names and the coding file only (no video or ECG samples); what cannot
-be used is returned as a `Problem` naming the file or row, never dropped silently.
+Discovery reads names, the coding file and the headers (fps, frame count) of videos
+with expressions, no video or ECG samples; what cannot be used or looks wrong is
+returned as a `Problem` naming the file or row, never dropped silently. An expression
+annotated past the last frame of its video is kept and reported. A video whose header
+cannot be read is reported by whoever reads it (`video_io.VideoError`), not here.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import collections
 import dataclasses
 import os
 import re
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from cmcl_jax.data import coding
 from cmcl_jax.data import coding_checks
@@ -149,7 +152,8 @@ def discover(root: str | os.PathLike, coding_file: str | os.PathLike | None = No
 
   by_video = collections.defaultdict(list)
   for e in expressions:
-    by_video[Path(e.video).stem].append(e)
+    # PureWindowsPath splits at "\\" as well as "/": a Filename typed on Windows.
+    by_video[PureWindowsPath(e.video).stem].append(e)
   for stem, rows in sorted(by_video.items()):
     if stem not in videos:
       for e in rows:
@@ -178,6 +182,7 @@ def discover(root: str | os.PathLike, coding_file: str | os.PathLike | None = No
             parts["subject"],
           )
         )
+    problems.extend(_past_video_end(rows, video, coding_path.name, parts["subject"]))
     ecg, per_trial = _ecg_for(stem, parts, ecg_files)
     if ecg is None:
       problems.append(
@@ -217,12 +222,25 @@ def _scan(root: Path, problems: list[Problem]) -> tuple[dict[str, Path], dict[st
   """Walks `root` once; frame folders are recognised by name and not descended into."""
   videos: dict[str, Path] = {}
   ecg_files: dict[str, Path] = {}
+  imageless: dict[str, Path] = {}
   for folder, subfolders, files in os.walk(root):
     folder = Path(folder)
     for name in list(subfolders):
-      if TRIAL_NAME.match(name) and video_io.is_video_source(folder / name):
-        _add_video(videos, name, folder / name, root, problems)
-        subfolders.remove(name)
+      if TRIAL_NAME.match(name):
+        if video_io.is_video_source(folder / name):
+          _add_video(videos, name, folder / name, root, problems)
+          subfolders.remove(name)
+        else:
+          imageless.setdefault(name, folder / name)
+    if folder != root and not TRIAL_NAME.match(folder.name) and video_io.is_video_source(folder):
+      problems.append(
+        Problem(
+          "unrecognised_video_name",
+          str(folder.relative_to(root)),
+          "a folder of numbered frame images, but its name is not "
+          "<emotion>_<index>_<marker>_<subject>_<yyyymmdd>; frame folder skipped",
+        )
+      )
     for name in files:
       path = folder / name
       suffix = path.suffix.lower()
@@ -249,7 +267,52 @@ def _scan(root: Path, problems: list[Problem]) -> tuple[dict[str, Path], dict[st
           )
         else:
           ecg_files[path.stem] = path
+  for name, folder in sorted(imageless.items()):
+    if name not in videos:
+      problems.append(
+        Problem(
+          "frame_folder_empty",
+          str(folder.relative_to(root)),
+          "a folder named like a trial, but it holds no numbered frame images "
+          f"({', '.join(video_io.IMAGE_SUFFIXES)}); not used as a video",
+        )
+      )
   return videos, ecg_files
+
+
+def _past_video_end(rows, video: Path, coding_name: str, subject: str) -> list[Problem]:
+  """A problem for each expression of `rows` with a time past the video's last frame."""
+  if not rows:
+    return []
+  try:
+    info = video_io.video_info(video)
+  except video_io.VideoError:
+    return []  # Whoever reads the video reports why it cannot be read.
+  found = []
+  for e in rows:
+    times = {"OnsetTime": e.onset_s, "ApexTime": e.apex_s, "OffsetTime": e.offset_s}
+    late = {
+      field: (t, frame)
+      for (field, t), frame in zip(times.items(), e.frames(info.fps))
+      if frame >= info.frame_count
+    }
+    if late:
+      said = " and ".join(
+        f"{field} {t:.3f} s (frame {frame})" for field, (t, frame) in late.items()
+      )
+      found.append(
+        Problem(
+          "expression_past_video_end",
+          f"{coding_name} row {e.row}",
+          f"Filename {e.video!r}: {said} {'lies' if len(late) == 1 else 'lie'} past the "
+          "last frame of the video "
+          f"({info.frame_count} frames = {info.duration_s:.3f} s at {info.fps:g} fps, "
+          f"last frame {info.frame_count - 1}); expected times within the video; the "
+          "expression is kept as annotated",
+          subject,
+        )
+      )
+  return found
 
 
 def _add_video(videos, stem, path, root, problems):

@@ -2,13 +2,15 @@
 
 A session recording is cut at the sample where the marker channel switches to the
 trial's clip code (the shared trigger that also starts the video); a per-trial file
-already starts at frame 0.
+already starts at frame 0. What the ECG file itself notes (`EcgRecording.notes`: a CSV
+that is not UTF-8, columns not read, …) is reported with each trial's problems.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,7 @@ class TrialEcgError(ValueError):
   """A trial's ECG cannot be aligned to its video.
 
   Attributes:
-    code: "marker_missing" or "ecg_too_short".
+    code: "ecg_missing", "marker_missing" or "ecg_too_short".
   """
 
   def __init__(self, code: str, message: str):
@@ -56,8 +58,17 @@ class TrialEcg:
 
 
 @functools.lru_cache(maxsize=2)
-def _recording(path: Path) -> ecg_io.EcgRecording:
+def _recording(path: Path, stamp: tuple[int, int] | None) -> ecg_io.EcgRecording:
+  """The recording at `path`; `stamp` (mtime, size) keys the cache, so an edited file is reread."""
   return ecg_io.read_recording(path)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+  try:
+    stat = path.stat()
+  except OSError:  # read_recording names the missing file
+    return None
+  return stat.st_mtime_ns, stat.st_size
 
 
 def read_trial_ecg(
@@ -70,19 +81,30 @@ def read_trial_ecg(
     video_duration_s: length of the trial video, s.
     pad_s: context wanted before frame 0 and after the last frame, s.
     expected_rate: the rate the rest of the dataset uses, Hz; a recording off by
-      more than 0.5 % is reported as "sampling_rate_mismatch".
+      more than 0.5 % is reported as "sampling_rate_mismatch". None: not checked.
 
   Raises:
-    TrialEcgError: naming the file, when the trial's marker is not in the session
-      recording, or the ECG ends before the video does.
+    TrialEcgError: naming the file, when the trial has no ECG file, its marker is
+      not in the session recording (or the recording has no marker channel), or the
+      ECG ends before the video does.
     ecg_io.EcgFileError: when the file is unreadable or malformed.
+    ValueError: naming the trial, for a video duration that is not positive, a
+      negative `pad_s` or an `expected_rate` that is not a positive number.
   """
+  if not (math.isfinite(video_duration_s) and video_duration_s > 0):
+    raise ValueError(
+      f"trial {trial.name}: video_duration_s={video_duration_s!r}; expected seconds > 0"
+    )
+  if not (math.isfinite(pad_s) and pad_s >= 0):
+    raise ValueError(f"trial {trial.name}: pad_s={pad_s!r}; expected seconds ≥ 0")
+  if expected_rate is not None and not (math.isfinite(expected_rate) and expected_rate > 0):
+    raise ValueError(f"trial {trial.name}: expected_rate={expected_rate!r}; expected Hz > 0")
   if trial.ecg is None:
     raise TrialEcgError("ecg_missing", f"trial {trial.name}: no ECG file was found")
-  recording = _recording(trial.ecg)
+  recording = _recording(trial.ecg, _stamp(trial.ecg))
   rate = recording.sampling_rate
-  problems = []
   where = str(trial.ecg)
+  problems = [Problem(n.code, where, n.message, trial.subject) for n in recording.notes]
   if expected_rate and abs(rate - expected_rate) > RATE_TOLERANCE * expected_rate:
     problems.append(
       Problem(
@@ -94,6 +116,13 @@ def read_trial_ecg(
     )
   if trial.ecg_is_per_trial:
     frame0 = 0
+  elif recording.marker is None:
+    raise TrialEcgError(
+      "marker_missing",
+      f"{where}: this session recording has no marker channel, so the start of trial "
+      f"{trial.name} (marker {trial.marker}) cannot be found; expected a 'marker' field or "
+      f"column (or a per-trial ECG file named {trial.name}.*)",
+    )
   else:
     onsets = recording.marker_onsets().get(trial.marker)
     if not onsets:

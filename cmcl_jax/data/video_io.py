@@ -6,12 +6,17 @@ of RGB, so frames are only ever streamed, one at a time.
 A *frame folder* holds one image per frame (`.png`, `.jpg`, `.jpeg`, `.bmp`, `.tif`,
 `.tiff`) whose file names carry the frame number (`0001.png`, `img_12.jpg`, …); frames
 are ordered by that number, and its fps comes from an `fps.txt` file in the folder or,
-failing that, from the caller.
+failing that, from the caller. The numbers must run on without a gap (from any first
+number): a missing frame would shift the time of every later frame against the ECG, so
+a folder with gaps, two images of one number, or an image without a number is refused
+with a `VideoError` that names them. Every frame read must have the size of frame 0.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import os
 import re
 from collections.abc import Iterator
@@ -56,7 +61,10 @@ def is_video_source(path: str | os.PathLike) -> bool:
   """True for a video file with a known suffix or a folder of frame images."""
   path = Path(path)
   if path.is_dir():
-    return bool(_numbered_frames(path))
+    return any(
+      child.suffix.lower() in IMAGE_SUFFIXES and _NUMBER.search(child.stem)
+      for child in path.iterdir()
+    )
   return path.suffix.lower() in VIDEO_SUFFIXES
 
 
@@ -68,16 +76,14 @@ def video_info(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
     fps: frame rate to assume for a frame folder without `fps.txt`.
 
   Raises:
-    VideoError: naming `path`, when it is missing, unreadable or empty.
+    VideoError: naming `path`, when it is missing, unreadable or empty, when a frame
+      folder's numbering has gaps, repeats or unnumbered images, or its fps is not a
+      positive number.
   """
   path = Path(path)
   if path.is_dir():
-    frames = _numbered_frames(path)
-    if not frames:
-      raise VideoError(
-        f"{path}: frame folder holds no numbered images ({', '.join(IMAGE_SUFFIXES)})"
-      )
-    first = _read_image(frames[0], grayscale=False)
+    frames = _folder_frames(path)
+    first = _read_image(frames[0], 0, grayscale=False)
     return VideoInfo(path, _folder_fps(path, fps), len(frames), *first.shape[:2])
   capture = _open_capture(path)
   try:
@@ -90,9 +96,13 @@ def video_info(path: str | os.PathLike, fps: float | None = None) -> VideoInfo:
     )
   finally:
     capture.release()
-  if info.fps <= 0 or info.frame_count <= 0:
+  if not (_is_positive(info.fps) and info.frame_count > 0):
     raise VideoError(
       f"{path}: container reports fps={info.fps} and {info.frame_count} frames; expected both > 0"
+    )
+  if info.height <= 0 or info.width <= 0:
+    raise VideoError(
+      f"{path}: container reports frames of {info.height}×{info.width} pixels; expected both > 0"
     )
   return info
 
@@ -118,20 +128,23 @@ def iter_frames(
       subsample.
     expect_frames: frame count the container promised; when the stream ends
       earlier, a `VideoError` says the video is truncated. Defaults to the count
-      the container reports.
+      the container reports (for a frame folder: the images it holds).
 
   Yields:
     uint8 frames, (H, W) or (H, W, 3) BGR.
 
   Raises:
-    VideoError: naming the file and frame, when it cannot be opened or decoded
-      or ends before the expected frame count.
+    VideoError: naming the file and frame, when it cannot be opened or decoded,
+      ends before the expected frame count, or (frame folder) a frame's size differs
+      from frame 0's or the numbering is broken (see the module docstring).
   """
   path = Path(path)
   if step < 1:
     raise ValueError(f"step={step}: expected ≥ 1")
+  if start < 0 or (stop is not None and stop < 0):
+    raise ValueError(f"start={start}, stop={stop}: expected frame indices ≥ 0")
   if path.is_dir():
-    yield from _iter_folder(path, grayscale, start, stop, step)
+    yield from _iter_folder(path, grayscale, start, stop, step, expect_frames)
     return
   capture = _open_capture(path)
   try:
@@ -165,24 +178,43 @@ def write_video(path: str | os.PathLike, frames, fps: float) -> int:
 
   Args:
     path: output file; its suffix picks the codec.
-    frames: an iterable of uint8 frames, all (H, W) or all (H, W, 3) BGR.
+    frames: an iterable of uint8 frames, all (H, W) or all (H, W, 3) BGR, all of
+      one size (OpenCV would silently drop frames of another size).
     fps: frames per second stored in the container.
+
+  Raises:
+    VideoError: naming the file (and frame), for an unknown suffix, an fps that is
+      not a positive number, or a frame of another shape or dtype than frame 0.
   """
   path = Path(path)
   fourcc = {".avi": "MJPG", ".mp4": "mp4v"}.get(path.suffix.lower())
   if fourcc is None:
     raise VideoError(f"{path}: cannot write this suffix; use one of {VIDEO_SUFFIXES}")
+  if not _is_positive(fps):
+    raise VideoError(f"{path}: fps={fps!r}; expected a positive number of frames per second")
   writer = None
   count = 0
   try:
     for frame in frames:
+      frame = np.asarray(frame)
+      if frame.dtype != np.uint8 or frame.ndim not in (2, 3) or frame.shape[2:] not in ((), (3,)):
+        raise VideoError(
+          f"{path}: frame {count} is {frame.dtype} of shape {frame.shape}; "
+          "expected uint8 (H, W) or (H, W, 3) BGR"
+        )
       if writer is None:
+        shape = frame.shape
         height, width = frame.shape[:2]
         writer = cv2.VideoWriter(
           str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height), isColor=frame.ndim == 3
         )
         if not writer.isOpened():
           raise VideoError(f"{path}: OpenCV could not open a {fourcc} writer")
+      elif frame.shape != shape:
+        raise VideoError(
+          f"{path}: frame {count} has shape {frame.shape} but frame 0 has {shape}; "
+          "expected every frame of one video to have one size"
+        )
       writer.write(frame)
       count += 1
   finally:
@@ -205,47 +237,116 @@ def _open_capture(path: Path) -> cv2.VideoCapture:
   return capture
 
 
+def _is_positive(value) -> bool:
+  """True for a finite number > 0 (not for text such as "150")."""
+  return isinstance(value, numbers.Real) and math.isfinite(value) and value > 0
+
+
 _NUMBER = re.compile(r"(\d+)(?!.*\d)")
+# How many missing frame numbers a gap error lists before "…".
+_LISTED_GAPS = 10
 
 
-def _numbered_frames(folder: Path) -> list[Path]:
-  numbered = []
-  for child in folder.iterdir():
-    if child.suffix.lower() in IMAGE_SUFFIXES:
-      match = _NUMBER.search(child.stem)
-      if match:
-        numbered.append((int(match.group(1)), child))
-  numbered.sort()
-  return [child for _, child in numbered]
+def _folder_frames(folder: Path) -> list[Path]:
+  """The frame images of `folder` in frame order, or a `VideoError` naming what is wrong.
+
+  A gap, a repeated number or an image without a number is refused: the frames cannot
+  be timed (see the module docstring).
+  """
+  numbered: dict[int, Path] = {}
+  for child in sorted(folder.iterdir()):
+    if child.suffix.lower() not in IMAGE_SUFFIXES:
+      continue
+    match = _NUMBER.search(child.stem)
+    if not match:
+      raise VideoError(
+        f"{folder}: image {child.name!r} has no frame number in its name; expected every "
+        "image of a frame folder to be a numbered frame (move other images out)"
+      )
+    number = int(match.group(1))
+    if number in numbered:
+      raise VideoError(
+        f"{folder}: {numbered[number].name!r} and {child.name!r} both carry frame number "
+        f"{number}; expected one image per frame number"
+      )
+    numbered[number] = child
+  if not numbered:
+    raise VideoError(
+      f"{folder}: frame folder holds no numbered images ({', '.join(IMAGE_SUFFIXES)})"
+    )
+  order = sorted(numbered)
+  missing = order[-1] - order[0] + 1 - len(order)
+  if missing:
+    listed = []  # The first few missing numbers, without listing a huge range.
+    for before, after in zip(order, order[1:]):
+      listed += range(before + 1, min(after, before + 1 + _LISTED_GAPS - len(listed)))
+      if len(listed) == _LISTED_GAPS:
+        break
+    raise VideoError(
+      f"{folder}: frame numbers {order[0]}–{order[-1]} have {missing} missing "
+      f"({', '.join(map(str, listed))}{', …' if missing > len(listed) else ''}); "
+      "expected consecutive numbers, since a missing frame would shift the time of every "
+      "later frame (fill the gaps, or renumber the frames if none were lost)"
+    )
+  return [numbered[n] for n in order]
 
 
 def _folder_fps(folder: Path, fps: float | None) -> float:
   fps_file = folder / FPS_FILE
+  expected = "expected a positive number of frames per second, e.g. '150'"
   if fps_file.exists():
-    text = fps_file.read_text().strip()
+    text = fps_file.read_bytes().decode("utf-8-sig", errors="replace").strip()
     try:
-      return float(text)
+      value = float(text)
     except ValueError:
-      raise VideoError(
-        f"{fps_file}: expected a number of frames per second, found {text!r}"
-      ) from None
+      raise VideoError(f"{fps_file}: {expected}; found {text!r}") from None
+    if not _is_positive(value):
+      raise VideoError(f"{fps_file}: {expected}; found {text!r}")
+    return value
   if fps is None:
     raise VideoError(f"{folder}: frame folder has no {FPS_FILE}; pass fps explicitly")
+  if not _is_positive(fps):
+    raise VideoError(
+      f"{folder}: fps={fps!r} passed for a frame folder without {FPS_FILE}; {expected}"
+    )
   return float(fps)
 
 
-def _read_image(path: Path, grayscale: bool) -> np.ndarray:
+def _read_image(path: Path, index: int, grayscale: bool) -> np.ndarray:
   image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_COLOR)
   if image is None:
-    raise VideoError(f"{path}: frame image is unreadable or corrupt")
+    raise VideoError(
+      f"{path}: frame {index}: image is unreadable or corrupt; expected a "
+      f"{path.suffix.lstrip('.').upper()} image that OpenCV can decode"
+    )
   return image
 
 
 def _iter_folder(
-  folder: Path, grayscale: bool, start: int, stop: int | None, step: int
+  folder: Path,
+  grayscale: bool,
+  start: int,
+  stop: int | None,
+  step: int,
+  expect_frames: int | None,
 ) -> Iterator[np.ndarray]:
-  frames = _numbered_frames(folder)
-  if not frames:
-    raise VideoError(f"{folder}: frame folder holds no numbered images")
-  for frame_path in frames[start:stop:step]:
-    yield _read_image(frame_path, grayscale)
+  frames = _folder_frames(folder)
+  wanted = len(frames) if stop is None else min(stop, len(frames))
+  needed = expect_frames if stop is None or not expect_frames else min(stop, expect_frames)
+  if needed and len(frames) < needed:
+    raise VideoError(
+      f"{folder}: truncated: frame {len(frames)} is missing; the folder holds "
+      f"{len(frames)} frames, {expect_frames} were expected"
+    )
+  size = None
+  for index in range(start, wanted, step):
+    image = _read_image(frames[index], index, grayscale)
+    if size is None:
+      size = image.shape[:2] if index == 0 else _read_image(frames[0], 0, grayscale).shape[:2]
+    if image.shape[:2] != size:
+      raise VideoError(
+        f"{folder}: frame {index} ({frames[index].name}) is {image.shape[0]}×{image.shape[1]} "
+        f"pixels but frame 0 ({frames[0].name}) is {size[0]}×{size[1]}; expected every frame "
+        "of one video to have one size"
+      )
+    yield image
