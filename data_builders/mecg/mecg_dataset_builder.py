@@ -271,10 +271,22 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       count += len(examples)
       yield from examples
     if not count:
-      raise ValueError(
-        f"split {split}: no trial of this subject gave a window; the reasons "
-        f"are in {self.data_dir}/trials/*.json"
-      )
+      raise ValueError(self._no_window_message(split))
+
+  def _no_window_message(self, split) -> str:
+    """Why no trial of a subject gave a window, trial by trial (the records the build
+    wrote are in its temporary folder, which TFDS removes when the build fails)."""
+    records = trials_lib.read_records(self.data_dir)
+    reasons = [
+      f"{r['trial']} ({r['video']}): {r.get('reason', 'no window')}: {r.get('message', '')}"
+      for trial_id, r in sorted(records.items())
+      if r["subject"] == split
+    ]
+    return (
+      f"split {split}: no trial of this subject gave a window, so the dataset cannot have "
+      f"its split; fix its files or move them out of the raw layout. Its {len(reasons)} "
+      "trials: " + "; ".join(reasons)
+    )
 
   def _write_report(self):
     """trials.json and the build report, from the trial records all workers wrote."""
