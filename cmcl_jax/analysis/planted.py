@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -76,8 +75,7 @@ def planted_events(raw_root) -> dict[str, tuple[PlantedEvent, ...]]:
   """
   raw_root = Path(raw_root)
   truth = synthetic.load_ground_truth(raw_root)
-  mapping_file = raw_root / pseudonyms.MAPPING_FILE
-  ids = json.loads(mapping_file.read_text())["subjects"] if mapping_file.exists() else {}
+  ids = pseudonyms.dataset_ids(raw_root)
   return {
     f"{ids.get(s['subject'], s['subject'])}/{t['marker']}": _trial_events(t)
     for s in truth["subjects"]

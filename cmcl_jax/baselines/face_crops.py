@@ -15,7 +15,6 @@ was built from (dataset trial ids are pseudonymised: `<subject id>/<marker>`).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
 
@@ -71,8 +70,7 @@ def trial_videos(raw_dir: str | os.PathLike) -> dict[str, Path]:
       "layout the dataset was built from; set --config.data.raw_dir"
     )
   raw = layout_lib.discover(raw_dir)
-  mapping = Path(raw_dir) / pseudonyms.MAPPING_FILE
-  ids = json.loads(mapping.read_text())["subjects"] if mapping.exists() else {}
+  ids = pseudonyms.dataset_ids(raw_dir)
   return {f"{ids.get(t.subject, t.subject)}/{t.marker}": t.video for t in raw.trials}
 
 

@@ -96,6 +96,13 @@ class Pseudonyms:
     return pattern.sub(lambda m: self.ids[m.group(0)], text)
 
 
+def dataset_ids(manual_dir: str | os.PathLike) -> dict[str, str]:
+  """Subject name → pseudonym of the mapping file in `manual_dir` ({} without one: a
+  dataset built with `pseudonymize=False` keeps the names)."""
+  path = Path(manual_dir) / MAPPING_FILE
+  return dict(json.loads(path.read_text())["subjects"]) if path.exists() else {}
+
+
 def write_salt(manual_dir: str | os.PathLike, salt: str) -> None:
   """Starts the mapping file of `manual_dir` with the given salt and no subjects yet,
   replacing any: for layouts whose subject names need no protection (synthetic ones),

@@ -41,6 +41,7 @@ from cmcl_jax.experiment import dataset
 from cmcl_jax.experiment import methods
 from cmcl_jax.experiment.spotter import Fold, Spotter
 from cmcl_jax.spotting import proposals
+from cmcl_jax.train import config_fields
 from cmcl_jax.spotting.candidates import MICRO, ScoredTrial, candidates_of, choose_threshold
 from cmcl_jax.spotting.sweep import choose_eta, evaluate_candidates, sweep_eta
 
@@ -56,15 +57,6 @@ CCF_SUFFIX, CHOSEN_SUFFIX = "+ccf", "+ccf_chosen"
 
 class FoldInterrupted(RuntimeError):
   """Training of a fold stopped early (SIGTERM); rerun the same command to resume."""
-
-
-def _flat(tree, prefix: str = "") -> dict:
-  if not isinstance(tree, dict):
-    return {prefix: tree}
-  out = {}
-  for key, value in tree.items():
-    out.update(_flat(value, f"{prefix}.{key}" if prefix else key))
-  return out
 
 
 RESULT_INDEPENDENT_FIELDS = (
@@ -83,7 +75,7 @@ def spotter_config(config, name: str) -> dict:
   """The config a spotter's fold result depends on, as stored in its `spotted.json`:
   flat "section.field" keys, without `RESULT_INDEPENDENT_FIELDS` and the other
   spotters' entries, with "ccf": whether its candidates go through the CCF."""
-  flat = _flat(json.loads(config.to_json_best_effort()))
+  flat = config_fields.config_fields(config)
   others = [f"spotters.{s}." for s in config.spotters.keys() if s != name]
   kept = {
     k: v
@@ -106,9 +98,7 @@ def _read_finished(path: epath.Path, wanted: dict) -> dict:
   )
   if stored is None:
     raise ValueError(f"{where} (its {path.name}, from an older cmcl_jax, has no config)")
-  differ = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
-  shown = ", ".join(f"{k}: {stored.get(k)!r} → {wanted.get(k)!r}" for k in differ[:5])
-  raise ValueError(f"{where} ({len(differ)} fields differ: {shown})")
+  raise ValueError(f"{where} ({config_fields.differences(stored, wanted)})")
 
 
 def _counts(evaluation) -> dict:

@@ -27,7 +27,7 @@ from absl import logging
 from etils import epath
 from jax.experimental import multihost_utils
 
-from cmcl_jax.train import losses, optim, reporting, sharding
+from cmcl_jax.train import config_fields, losses, optim, reporting, sharding
 from cmcl_jax.train.checkpoint import Checkpointer
 from cmcl_jax.train.state import ModelParts, TrainState, build_model, create_train_state, transplant
 from cmcl_jax.train.steps import VIEWS, make_steps
@@ -305,14 +305,7 @@ RUN_INDEPENDENT_FIELDS = (
 
 
 def _run_fields(config_json: dict) -> dict:
-  def flat(tree, prefix):
-    if not isinstance(tree, dict):
-      return {prefix: tree}
-    return {k: v for key, value in tree.items() for k, v in flat(value, f"{prefix}.{key}").items()}
-
-  fields = {}
-  for section in RUN_SECTIONS:
-    fields.update(flat(config_json.get(section), section))
+  fields = config_fields.flat_fields({s: config_json.get(s) for s in RUN_SECTIONS})
   return {k: v for k, v in fields.items() if k not in RUN_INDEPENDENT_FIELDS}
 
 
@@ -328,11 +321,10 @@ def check_resumable(config, workdir: epath.PathLike) -> None:
     return
   stored = _run_fields(json.loads(stored_path.read_text()))
   wanted = _run_fields(json.loads(config.to_json_best_effort()))
-  differ = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+  differ = config_fields.differences(stored, wanted)
   if differ:
-    shown = ", ".join(f"{k}: {stored.get(k)!r} → {wanted.get(k)!r}" for k in differ[:5])
     raise ValueError(
-      f"{workdir} holds a run of another config ({len(differ)} fields differ: {shown}); "
+      f"{workdir} holds a run of another config ({differ}); "
       "use a new --workdir, or delete that folder to train again"
     )
 
