@@ -15,6 +15,8 @@ was built from (dataset trial ids are pseudonymised: `<subject id>/<marker>`).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from cmcl_jax.data import layout as layout_lib
 from cmcl_jax.data import pseudonyms
 from cmcl_jax.data import video_io
 from cmcl_jax.video import detect_landmarks
+from cmcl_jax.spotting.candidates import ScoredTrial
 from cmcl_jax.video import landmark_rois
 
 SEARCH_SECONDS = 2.0
@@ -135,3 +138,27 @@ def to_video_curve(curve: np.ndarray, step: int, frame_count: int) -> np.ndarray
   over the frames it stands for."""
   curve = np.repeat(np.asarray(curve, np.float32), step)[:frame_count]
   return np.pad(curve, (0, frame_count - len(curve)), mode="edge")
+
+
+def cached(cache_dir, video: Path, key: list, compute) -> np.ndarray:
+  """`compute()` for one video, kept as `<cache_dir>/<video stem>_<hash>.npy` and read
+  back on later calls; `key` lists everything the array depends on (the video
+  included), so changed settings never read a stale file."""
+  digest = hashlib.sha1(json.dumps([str(video), *key]).encode()).hexdigest()[:12]
+  path = cache_dir / f"{video.stem}_{digest}.npy"
+  if path.exists():
+    return np.load(path)
+  array = compute()
+  cache_dir.mkdir(parents=True, exist_ok=True)
+  np.save(path, array)
+  return array
+
+
+def scored_at_video_rate(info, kind: str, curve, intervals, step: int) -> ScoredTrial:
+  """A trial's curve and intervals of every `step`-th frame as a `ScoredTrial` of
+  its video frames (`to_video_curve`, `to_video_intervals`)."""
+  return ScoredTrial(
+    info,
+    {kind: to_video_curve(curve, step, info.frame_count)},
+    {kind: to_video_intervals(intervals, step, info.frame_count)},
+  )

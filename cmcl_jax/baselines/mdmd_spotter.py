@@ -16,8 +16,7 @@ the intervals are MDMD's own).
 
 from __future__ import annotations
 
-import hashlib
-import json
+import functools
 
 import numpy as np
 
@@ -45,22 +44,24 @@ class MdmdSpotter:
   def _method(self, fps: float) -> mdmd.MdmdSettings:
     return mdmd.MdmdSettings.for_fps(fps, flow=self._settings.flow, p=self._settings.p)
 
+  @functools.cached_property
+  def _videos(self) -> dict:
+    return face_crops.trial_videos(self._raw_dir)
+
   def _score(self, video, cache_dir, step: int, method: mdmd.MdmdSettings) -> np.ndarray:
     """MDMD's F of every `step`-th frame, cached by everything it depends on."""
-    kind = self._settings.kind
-    key = json.dumps([str(video), step, self._settings.crop_px, method.flow, method.k(kind)])
-    path = cache_dir / f"{video.stem}_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npy"
-    if path.exists():
-      return np.load(path)
-    crops = face_crops.read_face_crops(video, self._settings.crop_px).frames[::step]
-    k = mdmd.fit_k(method.k(kind), len(crops))
-    score = mdmd_features.mdmd_scores(crops, k, flow=method.flow)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    np.save(path, score)
-    return score
+    k = method.k(self._settings.kind)
+
+    def compute():
+      crops = face_crops.read_face_crops(video, self._settings.crop_px).frames[::step]
+      return mdmd_features.mdmd_scores(crops, mdmd.fit_k(k, len(crops)), flow=method.flow)
+
+    return face_crops.cached(
+      cache_dir, video, [step, self._settings.crop_px, method.flow, k], compute
+    )
 
   def score(self, fold, split: str) -> list[ScoredTrial]:
-    videos = face_crops.trial_videos(self._raw_dir)
+    videos = self._videos
     kind, out = self._settings.kind, []
     for info in trials_lib.load_trials(fold.builder, split):
       step = face_crops.frame_step(info.fps, self._settings.fps)
@@ -71,11 +72,5 @@ class MdmdSpotter:
       intervals = mdmd.spot(score, k, method.p, min_frames=shortest, max_frames=longest)
       contrast = mdmd.contrast(score, k)
       curve = np.nan_to_num(contrast, nan=float(np.nanmin(contrast)))
-      out.append(
-        ScoredTrial(
-          info,
-          {kind: face_crops.to_video_curve(curve, step, info.frame_count)},
-          {kind: face_crops.to_video_intervals(intervals, step, info.frame_count)},
-        )
-      )
+      out.append(face_crops.scored_at_video_rate(info, kind, curve, intervals, step))
     return out

@@ -17,8 +17,7 @@ TV-L1), `k` (0: from the training subjects), `epochs`, `p`, and `spotting`.
 
 from __future__ import annotations
 
-import hashlib
-import json
+import functools
 
 import numpy as np
 
@@ -58,24 +57,25 @@ class SoftnetSpotter:
     ]
     return np.array(rows, np.int64).reshape(-1, 2)
 
+  @functools.cached_property
+  def _videos(self) -> dict:
+    return face_crops.trial_videos(self._raw_dir)
+
   def _features(self, video, cache_dir, step: int, k: int) -> np.ndarray:
     """(T' − k, 42, 42, 3) unnormalised features, cached by what they depend on."""
     settings = self._settings
-    key = json.dumps([str(video), step, settings.crop_px, settings.flow, k])
-    path = cache_dir / f"{video.stem}_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npy"
-    if path.exists():
-      return np.load(path)
-    crops = face_crops.read_face_crops(video, settings.crop_px)
-    features = softnet_features.frame_features(
-      crops.frames[::step], crops.landmarks, k=k, method=settings.flow
-    ).astype(np.float16)  # 21 kB a frame in float32; flow pixels need no more
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    np.save(path, features)
-    return features
+
+    def compute():
+      crops = face_crops.read_face_crops(video, settings.crop_px)
+      return softnet_features.frame_features(
+        crops.frames[::step], crops.landmarks, k=k, method=settings.flow
+      ).astype(np.float16)  # 21 kB a frame in float32; flow pixels need no more
+
+    return face_crops.cached(cache_dir, video, [step, settings.crop_px, settings.flow, k], compute)
 
   def fit(self, fold) -> bool:
     infos = trials_lib.load_trials(fold.builder, fold.train_split)
-    videos = face_crops.trial_videos(self._raw_dir)
+    videos = self._videos
     steps = {self._step(info) for info in infos}
     if len(steps) != 1:
       raise ValueError(f"spotter {self.name}: training trials at several frame rates {steps}")
@@ -102,7 +102,7 @@ class SoftnetSpotter:
     if self._trained is None:
       raise RuntimeError(f"spotter {self.name}: score() before a finished fit()")
     params, k, step = self._trained
-    videos = face_crops.trial_videos(self._raw_dir)
+    videos = self._videos
     kind, out = self._settings.kind, []
     for info in trials_lib.load_trials(fold.builder, split):
       if self._step(info) != step:
@@ -113,11 +113,5 @@ class SoftnetSpotter:
       intervals = softnet_labels.spot_intervals(scores, k, p=self._settings.p)
       intervals = intervals[intervals[:, 2] < frames]
       curve = softnet_labels.frame_curve(scores, k, frames)
-      out.append(
-        ScoredTrial(
-          info,
-          {kind: face_crops.to_video_curve(curve, step, info.frame_count)},
-          {kind: face_crops.to_video_intervals(intervals, step, info.frame_count)},
-        )
-      )
+      out.append(face_crops.scored_at_video_rate(info, kind, curve, intervals, step))
     return out
