@@ -23,13 +23,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 
 import neurokit2 as nk
 import numpy as np
 
 from cmcl_jax.ecg import heart_rate, signal_problems, simulate_ecg
+from benchmarks import machine
 from benchmarks.machine import cpu_name
 
 FPS = 150.0
@@ -57,15 +56,6 @@ def distance_to_nearest(times_s: np.ndarray, reference_s: np.ndarray) -> np.ndar
   return np.minimum(np.abs(times_s - reference_s[right - 1]), np.abs(times_s - reference_s[right]))
 
 
-def median_time(fn, repeats: int) -> float:
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
-
-
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--minutes", type=float, default=60.0, help="recording length")
@@ -80,9 +70,11 @@ def main() -> None:
   ecg = simulate_ecg(beats, duration_s, args.sampling_rate, rng=rng)
   frame_times = np.arange(int(duration_s * FPS)) / FPS
 
-  ours_s = median_time(lambda: heart_rate(ecg, args.sampling_rate, frame_times), args.repeats)
-  scan_s = median_time(lambda: signal_problems(ecg, args.sampling_rate), args.repeats)
-  neurokit_s = median_time(
+  ours_s = machine.median_seconds(
+    lambda: heart_rate(ecg, args.sampling_rate, frame_times), args.repeats
+  )
+  scan_s = machine.median_seconds(lambda: signal_problems(ecg, args.sampling_rate), args.repeats)
+  neurokit_s = machine.median_seconds(
     lambda: nk.ecg_process(ecg, sampling_rate=args.sampling_rate), args.repeats
   )
 

@@ -1,8 +1,11 @@
-"""The machine a benchmark ran on, as its tables name it (`python -m benchmarks.<name>`)."""
+"""The machine a benchmark ran on, as its tables name it, and how a time is taken on it
+(`python -m benchmarks.<name>`)."""
 
 import os
 import platform
+import statistics
 import subprocess
+import time
 
 
 def cpu_name() -> str:
@@ -23,3 +26,13 @@ def describe() -> str:
     f"{cpu_name()}, {os.cpu_count()} cores, {platform.machine()}, "
     f"Python {platform.python_version()}"
   )
+
+
+def median_seconds(fn, repeats: int) -> float:
+  """Median wall time of `repeats` calls of `fn()`, seconds."""
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+  return statistics.median(times)

@@ -22,7 +22,6 @@ Prints a Markdown table for BENCHMARKS.md; name the machine (printed).
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -39,15 +38,6 @@ from data_builders.mecg import mecg_dataset_builder
 from experiments.configs import loso_synthetic
 
 ANALYSIS_FPS = 30.0
-
-
-def _median_seconds(fn, runs: int) -> float:
-  times = []
-  for _ in range(runs):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
 
 
 def main() -> None:
@@ -73,24 +63,24 @@ def main() -> None:
     task = window_examples.TrialTask(trial, "s/0", "s", frames, crops.fps, spec)
     rows = {}
 
-    rows["CMCL-Net — window extraction (build)"] = _median_seconds(
+    rows["CMCL-Net — window extraction (build)"] = machine.median_seconds(
       lambda: window_examples.trial_examples(task), args.runs
     )
-    rows["MDMD, SOFTNet — face crops (decode, dlib, crop)"] = _median_seconds(
+    rows["MDMD, SOFTNet — face crops (decode, dlib, crop)"] = machine.median_seconds(
       lambda: face_crops.read_face_crops(video, 128), args.runs
     )
     k = mdmd.k_frames(ANALYSIS_FPS, "micro")
-    rows["MDMD — score at 30 Hz (Farneback)"] = _median_seconds(
+    rows["MDMD — score at 30 Hz (Farneback)"] = machine.median_seconds(
       lambda: mdmd_features.mdmd_scores(analysed, k, flow="farneback"), args.runs
     )
     k_softnet = 5  # SOFTNet's k of 0.2–0.5 s MEs at 30 Hz
     features = softnet_features.frame_features(analysed, crops.landmarks, k=k_softnet)
-    rows["SOFTNet — features at 30 Hz (DIS)"] = _median_seconds(
+    rows["SOFTNet — features at 30 Hz (DIS)"] = machine.median_seconds(
       lambda: softnet_features.frame_features(analysed, crops.landmarks, k=k_softnet), args.runs
     )
     inputs = softnet_features.normalize(features)
     params = softnet_train.fit(inputs, np.zeros(len(inputs), np.float32), steps=2)
-    rows["SOFTNet — inference"] = _median_seconds(
+    rows["SOFTNet — inference"] = machine.median_seconds(
       lambda: softnet_train.predict(params, inputs), args.runs
     )
 
@@ -104,7 +94,7 @@ def main() -> None:
     stacked = {key: np.stack([b[key] for b in batch]) for key in scoring.MODEL_KEYS}
     probability(model_params, stacked)  # compile
     windows_per_trial = len(result.examples)
-    per_batch = _median_seconds(
+    per_batch = machine.median_seconds(
       lambda: np.asarray(probability(model_params, stacked)), max(args.runs, 5)
     )
     rows["CMCL-Net — inference (demo model, batch 64)"] = per_batch * windows_per_trial / 64
