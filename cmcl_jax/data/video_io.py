@@ -10,6 +10,8 @@ failing that, from the caller. The numbers must run on without a gap (from any f
 number): a missing frame would shift the time of every later frame against the ECG, so
 a folder with gaps, two images of one number, or an image without a number is refused
 with a `VideoError` that names them. Every frame read must have the size of frame 0.
+`frame_files` lists a folder's numbered frames; each `VideoError` about a frame folder
+carries a `code` saying which of these rules it broke.
 """
 
 from __future__ import annotations
@@ -31,7 +33,18 @@ FPS_FILE = "fps.txt"
 
 
 class VideoError(ValueError):
-  """A trial video is missing, unreadable, truncated or malformed."""
+  """A trial video is missing, unreadable, truncated or malformed.
+
+  Attributes:
+    code: what is wrong, for a frame folder: "frame_folder_empty",
+      "frame_unnumbered", "frame_number_repeated", "frame_numbering_gap",
+      "frame_unreadable", "frame_sizes_mixed", "frames_truncated", "fps_invalid",
+      "fps_missing"; "video_error" for anything else.
+  """
+
+  def __init__(self, message: str, code: str = "video_error"):
+    super().__init__(message)
+    self.code = code
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,12 +260,18 @@ _NUMBER = re.compile(r"(\d+)(?!.*\d)")
 _LISTED_GAPS = 10
 
 
-def _folder_frames(folder: Path) -> list[Path]:
-  """The frame images of `folder` in frame order, or a `VideoError` naming what is wrong.
+def frame_files(folder: str | os.PathLike) -> list[tuple[int, Path]]:
+  """(frame number, image path) of a frame folder's images, in frame order.
 
-  A gap, a repeated number or an image without a number is refused: the frames cannot
-  be timed (see the module docstring).
+  The number is the last run of digits in the file name (`img001.jpg` → 1,
+  `006_1_0001.jpg` → 1). A gap, a repeated number or an image without a number is
+  refused: the frames cannot be timed (see the module docstring).
+
+  Raises:
+    VideoError: naming the folder and the images, with `code` "frame_folder_empty",
+      "frame_unnumbered", "frame_number_repeated" or "frame_numbering_gap".
   """
+  folder = Path(folder)
   numbered: dict[int, Path] = {}
   for child in sorted(folder.iterdir()):
     if child.suffix.lower() not in IMAGE_SUFFIXES:
@@ -261,18 +280,21 @@ def _folder_frames(folder: Path) -> list[Path]:
     if not match:
       raise VideoError(
         f"{folder}: image {child.name!r} has no frame number in its name; expected every "
-        "image of a frame folder to be a numbered frame (move other images out)"
+        "image of a frame folder to be a numbered frame (move other images out)",
+        "frame_unnumbered",
       )
     number = int(match.group(1))
     if number in numbered:
       raise VideoError(
         f"{folder}: {numbered[number].name!r} and {child.name!r} both carry frame number "
-        f"{number}; expected one image per frame number"
+        f"{number}; expected one image per frame number",
+        "frame_number_repeated",
       )
     numbered[number] = child
   if not numbered:
     raise VideoError(
-      f"{folder}: frame folder holds no numbered images ({', '.join(IMAGE_SUFFIXES)})"
+      f"{folder}: frame folder holds no numbered images ({', '.join(IMAGE_SUFFIXES)})",
+      "frame_folder_empty",
     )
   order = sorted(numbered)
   missing = order[-1] - order[0] + 1 - len(order)
@@ -286,9 +308,15 @@ def _folder_frames(folder: Path) -> list[Path]:
       f"{folder}: frame numbers {order[0]}–{order[-1]} have {missing} missing "
       f"({', '.join(map(str, listed))}{', …' if missing > len(listed) else ''}); "
       "expected consecutive numbers, since a missing frame would shift the time of every "
-      "later frame (fill the gaps, or renumber the frames if none were lost)"
+      "later frame (fill the gaps, or renumber the frames if none were lost)",
+      "frame_numbering_gap",
     )
-  return [numbered[n] for n in order]
+  return [(n, numbered[n]) for n in order]
+
+
+def _folder_frames(folder: Path) -> list[Path]:
+  """The frame images of `folder` in frame order (`frame_files` without the numbers)."""
+  return [path for _, path in frame_files(folder)]
 
 
 def _folder_fps(folder: Path, fps: float | None) -> float:
@@ -299,15 +327,18 @@ def _folder_fps(folder: Path, fps: float | None) -> float:
     try:
       value = float(text)
     except ValueError:
-      raise VideoError(f"{fps_file}: {expected}; found {text!r}") from None
+      raise VideoError(f"{fps_file}: {expected}; found {text!r}", "fps_invalid") from None
     if not _is_positive(value):
-      raise VideoError(f"{fps_file}: {expected}; found {text!r}")
+      raise VideoError(f"{fps_file}: {expected}; found {text!r}", "fps_invalid")
     return value
   if fps is None:
-    raise VideoError(f"{folder}: frame folder has no {FPS_FILE}; pass fps explicitly")
+    raise VideoError(
+      f"{folder}: frame folder has no {FPS_FILE}; pass fps explicitly", "fps_missing"
+    )
   if not _is_positive(fps):
     raise VideoError(
-      f"{folder}: fps={fps!r} passed for a frame folder without {FPS_FILE}; {expected}"
+      f"{folder}: fps={fps!r} passed for a frame folder without {FPS_FILE}; {expected}",
+      "fps_invalid",
     )
   return float(fps)
 
@@ -317,7 +348,8 @@ def _read_image(path: Path, index: int, grayscale: bool) -> np.ndarray:
   if image is None:
     raise VideoError(
       f"{path}: frame {index}: image is unreadable or corrupt; expected a "
-      f"{path.suffix.lstrip('.').upper()} image that OpenCV can decode"
+      f"{path.suffix.lstrip('.').upper()} image that OpenCV can decode",
+      "frame_unreadable",
     )
   return image
 
@@ -336,7 +368,8 @@ def _iter_folder(
   if needed and len(frames) < needed:
     raise VideoError(
       f"{folder}: truncated: frame {len(frames)} is missing; the folder holds "
-      f"{len(frames)} frames, {expect_frames} were expected"
+      f"{len(frames)} frames, {expect_frames} were expected",
+      "frames_truncated",
     )
   size = None
   for index in range(start, wanted, step):
@@ -347,6 +380,7 @@ def _iter_folder(
       raise VideoError(
         f"{folder}: frame {index} ({frames[index].name}) is {image.shape[0]}×{image.shape[1]} "
         f"pixels but frame 0 ({frames[0].name}) is {size[0]}×{size[1]}; expected every frame "
-        "of one video to have one size"
+        "of one video to have one size",
+        "frame_sizes_mixed",
       )
     yield image
