@@ -1,6 +1,7 @@
 r"""The demo over several seeds: Table 3 with its spread, and the paper's claims checked.
 
-  python -m experiments.seed_study --seeds=22,23,24 [--workdir=workdir/seeds]
+  python -m experiments.seed_study --seeds=50,51,52 [--workdir=workdir/seeds]
+  python -m experiments.seed_study --seeds=50,51,52 --control   # → workdir/seeds_control
 
 Runs the demo (`experiments.end_to_end.run`: synthetic data of that seed, build, LOSO, report) once per
 seed under `<workdir>/seed_<n>/` — each resumable — then writes under `<workdir>/`:
@@ -8,10 +9,15 @@ seed under `<workdir>/seed_<n>/` — each resumable — then writes under `<work
 and each seed's F1), the same of every spotter's rows in
 `seed_study_table2.{md,csv,json}` (when the config runs other methods than
 CMCL-Net), `claims.{md,csv,json}` (on how many seeds the fusion beats each
-single modality and the CCF raises precision, with the paired differences) and
-`seed_study.png`, and `planted_sources.{md,csv,json}` (what each variant's candidates
-lie on, `cmcl_jax.analysis.planted`, summed over seeds). The seed sets both the
-synthetic data and the training.
+single modality and the CCF raises precision, with the paired differences and
+their 95 % bootstrap interval over subjects, `cmcl_jax.analysis.seeds`) and
+`seed_study.png`, `planted_sources.{md,csv,json}` (what each variant's candidates
+lie on, `cmcl_jax.analysis.planted`, summed over seeds), and `study.json` (what the
+study was run with). The seed sets both the synthetic data and the training.
+
+`--control` is the negative control: no ME has a heart-rate response
+(`--set=hr_response_share=0.0`), so the ECG carries nothing about MEs and the fusion
+must not lose to video alone; its default workdir is `workdir/seeds_control`.
 """
 
 import json
@@ -43,6 +49,13 @@ _SYNTHETIC = flags.DEFINE_enum(
 _SET = flags.DEFINE_multi_string(
   "set", [], "Override a synthetic field (`SyntheticConfig`): name=value."
 )
+_CONTROL = flags.DEFINE_bool(
+  "control",
+  False,
+  "The negative control: no ME has a heart-rate response (hr_response_share=0.0); "
+  "default workdir workdir/seeds_control.",
+)
+CONTROL_SETTING = "hr_response_share=0.0"
 
 SUMMARY_COLUMNS = (
   "variant",
@@ -63,10 +76,37 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   runtime.quiet_checkpoint_logs()
   workdir = Path(_WORKDIR.value)
+  settings = list(_SET.value)
+  if _CONTROL.value:
+    if any(s.partition("=")[0].strip() == "hr_response_share" for s in settings):
+      raise app.UsageError("--control sets hr_response_share=0.0; do not --set it as well")
+    settings.append(CONTROL_SETTING)
+    if not flags.FLAGS["workdir"].present:
+      workdir = Path("workdir/seeds_control")
   seeds = [int(s) for s in _SEEDS.value]
   if len(set(seeds)) < 2:
     raise app.UsageError("--seeds: give at least two different seeds for a spread")
-  table3, table2, minutes, sources = {}, {}, {}, []
+  synthetic_config = end_to_end.synthetic_config(_SYNTHETIC.value, settings)
+  study = {
+    "seeds": seeds,
+    "control": _CONTROL.value,
+    "synthetic": _SYNTHETIC.value,
+    "set": settings,
+    "subjects_per_seed": synthetic_config.num_subjects,
+    "trials_per_subject": synthetic_config.trials_per_subject,
+  }
+  workdir.mkdir(parents=True, exist_ok=True)
+  study_path = workdir / "study.json"
+  if study_path.exists():
+    stored = json.loads(study_path.read_text())
+    differ = {k for k in set(stored) | set(study) if k != "seeds" and stored.get(k) != study.get(k)}
+    if differ:
+      raise app.UsageError(
+        f"{workdir} holds a study run with other settings ({', '.join(sorted(differ))}: "
+        f"{ {k: stored.get(k) for k in sorted(differ)} }); use another --workdir"
+      )
+  study_path.write_text(json.dumps(study, indent=1))
+  table3, table2, minutes, sources, per_subject = {}, {}, {}, [], {}
   for number, seed in enumerate(seeds, start=1):
     print(f"\n##### seed {seed} ({number}/{len(seeds)}) #####", flush=True)
     config = _CONFIG.value.copy_and_resolve_references()
@@ -74,10 +114,11 @@ def main(argv):
     outcome = end_to_end.run(
       config,
       workdir / f"seed_{seed}",
-      end_to_end.synthetic_config(_SYNTHETIC.value, _SET.value),
+      synthetic_config,
       seed,
     )
     table3[seed] = outcome["summary"]["table3"]
+    per_subject[seed] = outcome["summary"]["per_subject"]
     table2[seed] = outcome["summary"]["table2"]
     minutes[seed] = sum(outcome["timings"].values()) / 60
     sources += outcome["summary"]["planted"]["sources"]
@@ -93,7 +134,7 @@ def main(argv):
       "seed_study_table2",
       [*SUMMARY_COLUMNS, *(f"f1_seed{s}" for s in seeds)],
     )
-  checks = seeds_lib.claims(table3, report.variant_names(_CONFIG.value))
+  checks = seeds_lib.claims(table3, report.variant_names(_CONFIG.value), per_subject)
   tables.write_table(checks, workdir, "claims")
   tables.write_table(planted.summed_rows(sources, "variant"), workdir, "planted_sources")
   figure = seeds_lib.plot_seed_study(table3)

@@ -83,3 +83,37 @@ def test_seed_study_spread_and_claims(tmp_path):
   assert ccf["holds_on"] == "3/3 seeds" and ccf["difference_min"] > 0
   seeds.plot_seed_study(per_seed).savefig(tmp_path / "seeds.png")
   assert (tmp_path / "seeds.png").stat().st_size > 0
+
+
+def test_bootstrap_interval_over_subjects():
+  # Two seeds × 4 subjects; "a" finds one more ME than "b" in every subject.
+  def subjects(tp_a, tp_b):
+    return {
+      "a": {f"s{i}": {"tp": tp_a, "fp": 2, "fn": 10 - tp_a} for i in range(4)},
+      "b": {f"s{i}": {"tp": tp_b, "fp": 2, "fn": 10 - tp_b} for i in range(4)},
+    }
+
+  same_everywhere = {1: subjects(6, 5), 2: subjects(6, 5)}
+  low, high = seeds.bootstrap_interval(same_everywhere, "a", "b", "f1")
+  assert low == high > 0  # identical subjects: every redraw gives the same difference
+  # One subject where b wins by far: the interval widens and reaches below 0.
+  mixed = {1: subjects(6, 5), 2: subjects(6, 5)}
+  mixed[1]["a"]["s0"] = {"tp": 0, "fp": 10, "fn": 10}
+  mixed[1]["b"]["s0"] = {"tp": 10, "fp": 0, "fn": 0}
+  low, high = seeds.bootstrap_interval(mixed, "a", "b", "f1")
+  assert low < 0 < high
+  table = {
+    s: [
+      {
+        "variant": n,
+        **Counts(
+          *map(sum, zip(*[(c["tp"], c["fp"], c["fn"]) for c in rows[n].values()]))
+        ).as_dict(),
+      }
+      for n in ("a", "b")
+    ]
+    for s, rows in mixed.items()
+  }
+  records = seeds.claims(table, {"both": "a", "video": "b"}, mixed)
+  assert [r["claim"] for r in records] == ["video + ECG beats video only (F1)"]
+  assert records[0]["ci95_low"] == low and records[0]["subjects"] == 8

@@ -111,8 +111,12 @@ def test_wrong_input_shape_is_reported():
     model.encode(batch)
 
 
-def test_every_parameter_gets_a_finite_nonzero_gradient():
-  model = tiny_model(query_from="other")
+@pytest.mark.parametrize("query_from,fusion_layer", [("other", "cross"), ("own", "gated")])
+def test_every_parameter_gets_a_finite_nonzero_gradient(query_from, fusion_layer):
+  model = tiny_model(query_from=query_from, fusion_layer=fusion_layer)
+  for layer in [*model.encoder.video_layers, *model.encoder.ecg_layers]:
+    if layer.gated:  # a closed gate (its start) passes no gradient to its attention
+      layer.cross_gate[...] = jnp.asarray(0.3)
   batch = example_batch(model.encoder, BATCH)
   labels = jnp.array([0, 1])
 

@@ -37,3 +37,16 @@ def test_sweep_and_choice_use_only_the_given_trials():
   assert sweep.choose_eta(training, (1.3, 2.0, 2.2)) == 2.2
   # Equal F1 at 2.2 and 2.3: the smaller η wins.
   assert sweep.choose_eta(training, (2.3, 2.2, 1.3)) == 2.2
+
+
+def test_no_filter_competes_and_wins_ties():
+  # The filter helps here (2.2 drops a/1's false candidate): it stays on.
+  helped = [_trial("a/1", "a", (2.5, 1.5)), _trial("a/2", "a", (2.4, 2.1))]
+  assert sweep.choose_eta(helped, (1.3, 2.2), allow_off=True) == 2.2
+  # Here every η removes true MEs (heart rises only at the false candidates): off.
+  hurt = [_trial("a/1", "a", (1.1, 2.5)), _trial("a/2", "a", (1.2, 2.4))]
+  assert sweep.choose_eta(hurt, (1.3, 2.2), allow_off=True) is None
+  assert sweep.choose_eta(hurt, (1.3, 2.2)) == 1.3
+  # Unfiltered F1 equal to the best η's: no filter.
+  tie = [_trial("a/1", "a", (2.5, 2.5))]
+  assert sweep.choose_eta(tie, (1.3,), allow_off=True) is None

@@ -98,21 +98,24 @@ def plot_eta_sweep(sweep: dict, fixed_eta: float, chosen_etas: Sequence[float] =
   Args:
     sweep: η → `Counts` (summed over the dataset).
     fixed_eta: the paper's η, drawn as a vertical line.
-    chosen_etas: the η chosen inside each fold, drawn as ticks.
+    chosen_etas: the η chosen inside each fold, drawn as ticks; None ("no filter"
+      chosen) is counted in the legend.
   """
   etas = sorted(sweep)
   figure, axis = plt.subplots(figsize=(6, 3.6))
   for name, colour in (("precision", "tab:blue"), ("recall", "tab:orange"), ("f1", "black")):
     axis.plot(etas, [getattr(sweep[e], name) for e in etas], "o-", color=colour, label=name)
   axis.axvline(fixed_eta, ls="--", color="gray", label=f"paper η = {fixed_eta}")
+  filtered = [e for e in chosen_etas if e is not None]
+  switched_off = len(chosen_etas) - len(filtered)
   if len(chosen_etas):
     axis.plot(
-      chosen_etas,
-      np.zeros(len(chosen_etas)),
+      filtered,
+      np.zeros(len(filtered)),
       "|",
       ms=14,
       color="tab:red",
-      label="η chosen in each fold",
+      label=f"η chosen in each fold ({switched_off} of {len(chosen_etas)} chose no filter)",
     )
   axis.set_xlabel("η (CCF threshold, × trial mean HRS)")
   axis.set_ylabel("score")

@@ -253,6 +253,11 @@ def write_report(
   return {
     "table3": rows,
     "table2": table2,
+    "per_subject": {
+      name: {subject: f["variants"][key]["total"] for subject, f in folds.items()}
+      for key, name in names.items()
+      if all(key in f["variants"] for f in folds.values())
+    },
     "eta_sweep": sweep_rows,
     "spotting_figure": str(spotting_png),
     "chosen_etas": {s: f["chosen_eta"] for s, f in folds.items()},

@@ -24,6 +24,12 @@ class CmclNetSpotter:
 
   Trains with the config's `data`, `model`, `pretrain`, `finetune`, `checkpoint`
   and `logging` sections under the fold's workdir; peak rule `config.loso.spotting`.
+  Its entry's `encoder` fields override `model.encoder` for this spotter (e.g. the
+  paper's fusion). A fused spotter may start from the same fold's single-modality
+  spotters: `start_from` maps a stream to a spotter run before it (listed before it
+  in `loso.spotters`, or finished earlier in the same workdir), `classifier_from`
+  the stream whose classifier it starts from
+  (`cmcl_jax.train.warm_start`); it is then only fine-tuned.
   """
 
   def __init__(self, name: str, settings, config):
@@ -31,6 +37,19 @@ class CmclNetSpotter:
       raise ValueError(
         f"spotters.{name}.modality={settings.modality!r}: expected one of {MODALITIES}"
       )
+    order = tuple(config.loso.spotters)
+    for stream, source in settings.start_from.items():
+      if source not in config.spotters or config.spotters[source].modality != stream:
+        raise ValueError(
+          f"spotters.{name}.start_from.{stream}={source!r}: expected the name of a "
+          f"{stream}-only spotter entry"
+        )
+      # A source not run now must have finished in this workdir before (fit says so).
+      if name in order and source in order and order.index(source) > order.index(name):
+        raise ValueError(
+          f"spotters.{name}.start_from.{stream}={source!r}: list {source!r} before "
+          f"{name!r} in loso.spotters {order}; each fold trains it first"
+        )
     spotting = config.loso.spotting
     values = (spotting.threshold, *spotting.threshold_grid)
     if not all(0.0 <= v <= 1.0 for v in values):
@@ -40,6 +59,7 @@ class CmclNetSpotter:
       )
     self.name = name
     self.modality = settings.modality
+    self._settings = settings
     self.spotting = spotting
     self._config = config
     self._trained = None  # (parts, params, features) once fitted
@@ -48,6 +68,13 @@ class CmclNetSpotter:
     """The experiment config of this spotter's training on `fold`."""
     config = copy.deepcopy(self._config)
     config.model.encoder.modality = self.modality
+    config.model.encoder.update(self._settings.encoder.to_dict())
+    if self._settings.start_from:
+      config.finetune.init_from = "streams"
+      config.finetune.init_streams = {
+        stream: f"../{source}" for stream, source in self._settings.start_from.items()
+      }
+      config.finetune.init_classifier = self._settings.classifier_from
     config.data.train_split = fold.train_split
     config.data.eval_split = fold.held_out
     return config
@@ -61,7 +88,8 @@ class CmclNetSpotter:
     data["finetune"] = dataclasses.replace(data["finetune"], evaluate=None)
     fps = inputs.split_fps(fold.builder, fold.train_split)
     inputs.write_inputs(fold.workdir, fold.builder, features, fps)
-    trained = loop.train_and_evaluate(config, fold.workdir, data)
+    stages = ("finetune",) if config.finetune.init_from == "streams" else loop.STAGES
+    trained = loop.train_and_evaluate(config, fold.workdir, data, stages)
     if any(result.preempted for result in trained.values()):
       return False
     finetuned = trained["finetune"]

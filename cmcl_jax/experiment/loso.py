@@ -73,10 +73,13 @@ other subject ids)."""
 
 def spotter_config(config, name: str) -> dict:
   """The config a spotter's fold result depends on, as stored in its `spotted.json`:
-  flat "section.field" keys, without `RESULT_INDEPENDENT_FIELDS` and the other
-  spotters' entries, with "ccf": whether its candidates go through the CCF."""
+  flat "section.field" keys, without `RESULT_INDEPENDENT_FIELDS` and the entries of
+  spotters it does not start from, with "ccf": whether its candidates go through
+  the CCF."""
   flat = config_fields.config_fields(config)
-  others = [f"spotters.{s}." for s in config.spotters.keys() if s != name]
+  # A spotter that starts from others' fold runs depends on their entries too.
+  depends_on = {name, *config.spotters[name].get("start_from", {}).values()}
+  others = [f"spotters.{s}." for s in config.spotters.keys() if s not in depends_on]
   kept = {
     k: v
     for k, v in flat.items()
@@ -130,7 +133,9 @@ def _spot(spotter: Spotter, fold: Fold, config, with_ccf: bool) -> tuple[dict, l
     "variants": {spotter.name: _counts(evaluate_candidates(held, None))},
   }
   if with_ccf:
-    chosen = choose_eta(candidates_of(train_scores, spotting, threshold), tuple(ccf.sweep))
+    chosen = choose_eta(
+      candidates_of(train_scores, spotting, threshold), tuple(ccf.sweep), allow_off=ccf.choose_off
+    )
     result["variants"][spotter.name + CCF_SUFFIX] = _counts(evaluate_candidates(held, ccf.eta))
     result["variants"][spotter.name + CHOSEN_SUFFIX] = _counts(evaluate_candidates(held, chosen))
     result["chosen_eta"] = chosen

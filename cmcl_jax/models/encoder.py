@@ -4,6 +4,8 @@
 2. ecg (B, L, 1) and ecg_features (B, F) → ECGBackbone → PatchEmbed1D
    → ECG tokens (B, Ne, dim)
 3. `depth` pairs of StreamLayers, one per stream, each attending to the other stream
+   (`fusion_layer`: "cross" as in the paper's figure, or "gated": own self-attention
+   plus a gated cross-attention that starts closed; `cmcl_jax.models.stream`)
 4. per stream LayerNorm → mean over tokens; fusion: concat (B, 2·dim) or sum (B, dim)
 
 A single-modality encoder (the ablation rows "video only" / "ECG only") keeps one
@@ -18,7 +20,7 @@ from flax import nnx
 
 from cmcl_jax.models.ecg_backbone import ECGBackbone
 from cmcl_jax.models.patch_embed import PatchEmbed1D, PatchEmbed3D
-from cmcl_jax.models.stream import StreamLayer
+from cmcl_jax.models.stream import FUSION_LAYERS, StreamLayer
 from cmcl_jax.models.video_backbone import VideoBackbone
 
 MODALITIES = ("both", "video", "ecg")
@@ -34,6 +36,9 @@ class CrossModalEncoder(nnx.Module):
       differ) or "other" (the paper's figure: the other stream queries this one;
       needs equal token counts, checked here). Ignored for a single modality.
     fusion: "concat" (D = 2·dim) or "sum" (D = dim) of the mean-pooled streams.
+    fusion_layer: "cross" (each layer's attention reads the other stream, as in the
+      paper) or "gated" (self-attention plus a tanh-gated cross-attention whose gate
+      starts at 0, so the fused encoder starts as two single-modality ones).
     flow_shape: (T, H, W) of the optical-flow clips.
     video_channels, video_strides, video_kernel_size, channel_reduction: the
       `VideoBackbone`.
@@ -42,6 +47,10 @@ class CrossModalEncoder(nnx.Module):
     ecg_num_features: F, hand-made ECG features per window.
     ecg_channels, ecg_dilations, ecg_kernel_size: the `ECGBackbone`.
     ecg_patch: backbone samples per ECG token.
+    ecg_tokens: ECG tokens; 0 (default) for ecg_length / ecg_patch. A larger count
+      zero-pads the backbone's output at the end to ecg_tokens · ecg_patch samples
+      (e.g. 500 samples → 64 tokens of 8, to match 64 video tokens for
+      query_from="other").
     dim, depth, num_heads, mlp_ratio, dropout: the stream layers.
     attention_implementation: "fused" or "reference".
     pos_embedding: "learned", "sinusoidal" or "none", for both streams.
@@ -56,6 +65,7 @@ class CrossModalEncoder(nnx.Module):
     modality: str = "both",
     query_from: str = "own",
     fusion: str = "concat",
+    fusion_layer: str = "cross",
     flow_shape: Sequence[int] = (8, 32, 32),
     video_channels: Sequence[int] = (16, 32, 64),
     video_strides: Sequence[Sequence[int]] = ((1, 2, 2), (2, 2, 2), (1, 1, 1)),
@@ -68,6 +78,7 @@ class CrossModalEncoder(nnx.Module):
     ecg_dilations: Sequence[int] = (1, 2, 4, 8),
     ecg_kernel_size: int = 3,
     ecg_patch: int = 5,
+    ecg_tokens: int = 0,
     dim: int = 64,
     depth: int = 2,
     num_heads: int = 4,
@@ -83,6 +94,8 @@ class CrossModalEncoder(nnx.Module):
       raise ValueError(f"modality must be one of {MODALITIES}, got {modality!r}")
     if fusion not in FUSIONS:
       raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+    if fusion_layer not in FUSION_LAYERS:
+      raise ValueError(f"fusion_layer must be one of {FUSION_LAYERS}, got {fusion_layer!r}")
     self.modality = modality
     self.depth = depth
     self.fusion = fusion
@@ -102,6 +115,8 @@ class CrossModalEncoder(nnx.Module):
             mlp_ratio=mlp_ratio,
             dropout=dropout,
             attention_implementation=attention_implementation,
+            fusion_layer=fusion_layer,
+            cross_modal=modality == "both",
             **common,
           )
           for _ in range(depth)
@@ -139,7 +154,13 @@ class CrossModalEncoder(nnx.Module):
       )
       length, channels = self.ecg_backbone.output_shape
       self.ecg_embed = PatchEmbed1D(
-        length, channels, dim, ecg_patch, pos_embedding=pos_embedding, **common
+        length,
+        channels,
+        dim,
+        ecg_patch,
+        num_patches=ecg_tokens or None,
+        pos_embedding=pos_embedding,
+        **common,
       )
       self.ecg_layers = stream_layers()
       self.ecg_norm = nnx.LayerNorm(dim, **common)
@@ -151,7 +172,7 @@ class CrossModalEncoder(nnx.Module):
           "query_from='other' needs as many video tokens as ECG tokens, got "
           f"{nv} video tokens (feature map {tuple(feature_grid)} / tubelet "
           f"{tuple(video_tubelet)}) and {ne} ECG tokens (length {ecg_length} / "
-          f"patch {ecg_patch}); change video_tubelet or ecg_patch, or use "
+          f"patch {ecg_patch}); change video_tubelet, ecg_patch or ecg_tokens, or use "
           "query_from='own'"
         )
     self.embedding_dim = 2 * dim if modality == "both" and fusion == "concat" else dim

@@ -156,10 +156,12 @@ class PatchEmbed1D(nnx.Module):
     length: L of the sequence this layer will see.
     in_channels: C of the sequence.
     dim: token width.
-    patch_size: samples per token; must divide `length`.
+    patch_size: samples per token; must divide `length` unless `num_patches` is set.
+    num_patches: tokens N; None for L / patch_size. A larger N zero-pads the
+      sequence at its end to N · patch_size samples.
     pos_embedding: "learned", "sinusoidal" or "none".
 
-  Call: (B, L, C) → (B, L/patch_size, dim).
+  Call: (B, L, C) → (B, N, dim).
   """
 
   def __init__(
@@ -169,17 +171,28 @@ class PatchEmbed1D(nnx.Module):
     dim: int,
     patch_size: int,
     *,
+    num_patches: int | None = None,
     pos_embedding: str = "learned",
     dtype=None,
     param_dtype=jnp.float32,
     rngs: nnx.Rngs,
   ):
-    if length % patch_size:
-      raise ValueError(f"patch size {patch_size} does not divide the sequence length {length}")
+    if num_patches is None:
+      if length % patch_size:
+        raise ValueError(
+          f"patch size {patch_size} does not divide the sequence length {length}; "
+          "set num_patches to zero-pad the sequence"
+        )
+      num_patches = length // patch_size
+    if num_patches * patch_size < length:
+      raise ValueError(
+        f"{num_patches} patches of {patch_size} samples cover {num_patches * patch_size} "
+        f"of the {length} samples; expected at least {-(-length // patch_size)} patches"
+      )
     self.length = length
     self.in_channels = in_channels
     self.patch_size = patch_size
-    self.num_patches = length // patch_size
+    self.num_patches = num_patches
     self.projection = nnx.Linear(
       patch_size * in_channels,
       dim,
@@ -202,5 +215,8 @@ class PatchEmbed1D(nnx.Module):
         f"PatchEmbed1D expects (B, {self.length}, {self.in_channels}), got {tuple(x.shape)}"
       )
     b = x.shape[0]
+    padding = self.num_patches * self.patch_size - self.length
+    if padding:
+      x = jnp.pad(x, ((0, 0), (0, padding), (0, 0)))
     x = x.reshape(b, self.num_patches, self.patch_size * self.in_channels)
     return self.position(self.projection(x))

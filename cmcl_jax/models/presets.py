@@ -6,16 +6,27 @@
            ECG at 250 Hz = 500 samples); 64 video and 100 ECG tokens.
   large    GPU: 16 flow fields at 80², 2 s of ECG at 500 Hz, 100 tokens per stream,
            bfloat16 compute with float32 parameters.
+  paper    `default` with the fusion of the paper's figure: the other stream
+           queries each stream (`query_from="other"`), cross-attention in place of
+           self-attention (`fusion_layer="cross"`), streams summed
+           (`fusion="sum"`); the 500 ECG samples are zero-padded to 64 tokens of 8
+           to match the 64 video tokens.
 
-All presets use `query_from="own"`, which takes any token counts. The paper's
-`query_from="other"` needs equal counts: tiny and large have them; for default
-windows use 512 ECG samples (`ecg_context_s=2.048`) with `ecg_patch=8` (64 tokens).
+tiny, default and large use `query_from="own"`, which takes any token counts, and
+`fusion_layer="gated"`: each stream keeps its self-attention and reads the other
+through a gated cross-attention that starts closed (`cmcl_jax.models.stream`).
 Every preset reads the 7 window features of `cmcl_jax.ecg.WINDOW_FEATURE_NAMES`.
 """
 
 import ml_collections
 
-PRESETS = ("tiny", "default", "large")
+PRESETS = ("tiny", "default", "large", "paper")
+
+
+def paper_fusion(**token_match) -> dict:
+  """Encoder fields of the paper's fusion (its figure), plus `token_match`: the
+  ECG patch fields that give as many ECG tokens as video tokens."""
+  return dict(query_from="other", fusion="sum", fusion_layer="cross", **token_match)
 
 
 def model_config(name: str = "default") -> ml_collections.ConfigDict:
@@ -30,6 +41,8 @@ def model_config(name: str = "default") -> ml_collections.ConfigDict:
     modality="both",
     query_from="own",
     fusion="concat",
+    fusion_layer="gated",
+    ecg_tokens=0,  # ecg_length / ecg_patch
     attention_implementation="fused",
     pos_embedding="learned",
     video_kernel_size=(3, 3, 3),
@@ -57,7 +70,7 @@ def model_config(name: str = "default") -> ml_collections.ConfigDict:
       projection_dim=8, projection_hidden_dim=16, classifier_hidden_dim=8, classifier_dropout=0.1
     )
     dtype = "float32"
-  elif name == "default":
+  elif name in ("default", "paper"):
     encoder = dict(
       flow_shape=(8, 32, 32),  # → feature map (4, 8, 8) → 4·4·4 = 64 tokens
       video_channels=(16, 32, 64),
@@ -76,6 +89,8 @@ def model_config(name: str = "default") -> ml_collections.ConfigDict:
       projection_dim=64, projection_hidden_dim=128, classifier_hidden_dim=64, classifier_dropout=0.1
     )
     dtype = "float32"
+    if name == "paper":
+      encoder.update(paper_fusion(ecg_patch=8, ecg_tokens=64))
   else:
     encoder = dict(
       flow_shape=(16, 80, 80),  # → feature map (8, 10, 10) → 4·5·5 = 100 tokens

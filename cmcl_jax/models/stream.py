@@ -1,7 +1,19 @@
-"""One layer of one stream of the fusion encoder (the paper's figure, per stream).
+"""One layer of one stream of the fusion encoder.
+
+`fusion_layer="cross"` is the paper's figure, per stream:
 
     tokens ─┬─ LayerNorm ── Cross-Attention ─(+)─┬─ LayerNorm ── MLP ─(+)─ tokens'
             └───────────── residual ──────────────┘└────── residual ─────┘
+
+`fusion_layer="gated"` keeps the stream's own self-attention and adds the other
+stream through a cross-attention scaled by tanh(g), g a learned scalar starting at 0
+(the gated cross-attention of Flamingo, Alayrac et al. 2022):
+
+    x ← x + SelfAttention(LN(x));  x ← x + tanh(g)·CrossAttention(LN'(x), other);
+    x ← x + MLP(LN''(x))
+
+so a fused stream starts as the single-modality stream (same parameter names) and
+takes in the other stream only as far as training opens the gate.
 
 The cross-attention reads the other stream's tokens *after that stream's own
 LayerNorm* (`norm_attn`), so one LayerNorm per stream feeds both cross-attentions,
@@ -16,6 +28,7 @@ from cmcl_jax.models.attention import CrossAttentionBlock
 from cmcl_jax.models.mlp import MLP
 
 QUERY_SOURCES = ("own", "other")
+FUSION_LAYERS = ("cross", "gated")
 
 
 class StreamLayer(nnx.Module):
@@ -31,6 +44,10 @@ class StreamLayer(nnx.Module):
     mlp_ratio: MLP hidden width / dim.
     dropout: dropout rate in attention output and MLP.
     attention_implementation: "fused" or "reference" (see `CrossAttentionBlock`).
+    fusion_layer: "cross" (the attention reads the other stream) or "gated"
+      (self-attention, then gated cross-attention; module docstring).
+    cross_modal: whether the layer will be given the other stream's tokens; a
+      "gated" layer builds its cross-attention and gate only then.
   """
 
   def __init__(
@@ -43,22 +60,35 @@ class StreamLayer(nnx.Module):
     mlp_ratio: float = 4.0,
     dropout: float = 0.0,
     attention_implementation: str = "fused",
+    fusion_layer: str = "cross",
+    cross_modal: bool = False,
     dtype=None,
     param_dtype=jnp.float32,
   ):
     if query_from not in QUERY_SOURCES:
       raise ValueError(f"query_from must be one of {QUERY_SOURCES}, got {query_from!r}")
+    if fusion_layer not in FUSION_LAYERS:
+      raise ValueError(f"fusion_layer must be one of {FUSION_LAYERS}, got {fusion_layer!r}")
     self.query_from = query_from
+    self.gated = fusion_layer == "gated" and cross_modal
+
+    def attention_block():
+      return CrossAttentionBlock(
+        dim,
+        num_heads,
+        dropout=dropout,
+        implementation=attention_implementation,
+        dtype=dtype,
+        param_dtype=param_dtype,
+        rngs=rngs,
+      )
+
     self.norm_attn = nnx.LayerNorm(dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
-    self.attention = CrossAttentionBlock(
-      dim,
-      num_heads,
-      dropout=dropout,
-      implementation=attention_implementation,
-      dtype=dtype,
-      param_dtype=param_dtype,
-      rngs=rngs,
-    )
+    self.attention = attention_block()
+    if self.gated:
+      self.norm_cross = nnx.LayerNorm(dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
+      self.cross_attention = attention_block()
+      self.cross_gate = nnx.Param(jnp.zeros((), param_dtype))
     self.norm_mlp = nnx.LayerNorm(dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
     self.mlp = MLP(
       dim,
@@ -84,35 +114,48 @@ class StreamLayer(nnx.Module):
       x: (B, N, dim) this stream's tokens.
       context: (B, Nc, dim) the other stream's tokens, already normalised by that
         stream's `norm_attn`; None runs self-attention (single-modality encoder).
-      mask: optional (B, Nk) bool key mask over whichever sequence gives the keys:
-        `context` for query_from="own", `x` for "other" or self-attention.
+      mask: optional (B, Nk) bool key mask over whichever sequence gives the keys
+        of the attention that reads `context`: `context` for query_from="own",
+        `x` for "other"; self-attention's keys for a single modality.
       deterministic: overrides the train/eval mode for dropout.
-      return_weights: also return the (B, heads, Nq, Nk) attention weights.
+      return_weights: also return the (B, heads, Nq, Nk) weights of the attention
+        that reads `context` (the self-attention's for a single modality).
 
     Returns:
       (B, N, dim), and the weights when `return_weights`.
     """
-    h = self.norm_attn(x)
+    if context is not None and self.gated:
+      h = self.norm_attn(x)
+      x = x + self.attention(h, h, deterministic=deterministic)
+      out = self._attend(
+        self.cross_attention, self.norm_cross(x), context, mask, deterministic, return_weights
+      )
+      attended, weights = out if return_weights else (out, None)
+      x = x + jnp.tanh(self.cross_gate[...]).astype(attended.dtype) * attended
+    else:
+      out = self._attend(
+        self.attention, self.norm_attn(x), context, mask, deterministic, return_weights
+      )
+      attended, weights = out if return_weights else (out, None)
+      x = x + attended
+    x = x + self.mlp(self.norm_mlp(x), deterministic=deterministic)
+    return (x, weights) if return_weights else x
+
+  def _attend(self, attention, h, context, mask, deterministic, return_weights):
+    """`attention` of this stream's normalised tokens `h` (B, N, dim) with `context`,
+    queries on the side `query_from` names; self-attention when `context` is None."""
     if context is None:
       queries, keys = h, h
     elif self.query_from == "own":
       queries, keys = h, context
     else:
-      if context.shape[1] != x.shape[1]:
+      if context.shape[1] != h.shape[1]:
         raise ValueError(
           f"query_from='other' adds the attention output over the other stream's "
-          f"{context.shape[1]} tokens to this stream's {x.shape[1]} tokens; the "
+          f"{context.shape[1]} tokens to this stream's {h.shape[1]} tokens; the "
           "counts must be equal (change the patch sizes or use query_from='own')"
         )
       queries, keys = context, h
-    out = self.attention(
-      queries,
-      keys,
-      mask=mask,
-      deterministic=deterministic,
-      return_weights=return_weights,
+    return attention(
+      queries, keys, mask=mask, deterministic=deterministic, return_weights=return_weights
     )
-    attended, weights = out if return_weights else (out, None)
-    x = x + attended
-    x = x + self.mlp(self.norm_mlp(x), deterministic=deterministic)
-    return (x, weights) if return_weights else x

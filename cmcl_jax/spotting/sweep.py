@@ -16,7 +16,8 @@ import numpy as np
 from cmcl_jax.spotting.ccf import ccf_filter
 from cmcl_jax.spotting.metrics import Evaluation, evaluate
 
-PAPER_ETA_SWEEP = (1.3, 1.5, 1.7, 1.9, 2.0, 2.1, 2.3)
+PAPER_ETA_SWEEP = (1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0, 2.1, 2.2, 2.3)
+"""The paper's η grid: 1.3 … 2.3 by 0.1."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,11 +68,19 @@ def choose_eta(
   training_trials: Sequence[TrialCandidates],
   etas: Sequence[float] = PAPER_ETA_SWEEP,
   iou: float = 0.5,
-) -> float:
+  allow_off: bool = False,
+) -> float | None:
   """The η of best F1 on the training subjects' trials (ties: the smaller η).
+
+  With `allow_off`, "no filter" (returned as None) competes too and wins ties: the
+  filter is kept only where it raises F1 on the training subjects, so where the
+  heart carries nothing the fold keeps its unfiltered candidates.
 
   Pass only trials of the fold's training subjects: the test subject must not
   influence its own η.
   """
   sweep = sweep_eta(training_trials, etas, iou)
-  return max(sweep, key=lambda eta: (sweep[eta].total.f1, -eta))
+  best = max(sweep, key=lambda eta: (sweep[eta].total.f1, -eta))
+  if allow_off and evaluate_candidates(training_trials, None, iou).total.f1 >= sweep[best].total.f1:
+    return None
+  return best

@@ -7,7 +7,9 @@ RNG and the input iterator come back from the newest checkpoint, and the paramet
 match those of an uninterrupted run bitwise (on CPU).
 
 Fine-tuning starts from the pre-trained encoder with a fresh classifier
-(`finetune.init_from="pretrain"`) or from scratch (`"scratch"`).
+(`finetune.init_from="pretrain"`), from scratch (`"scratch"`), or — a fused model
+only — from finished single-modality runs (`"streams"`, `cmcl_jax.train.warm_start`;
+no pre-training stage then).
 
 SIGTERM: the current step finishes, a checkpoint is written, and the stage returns
 `preempted`. A non-finite loss raises `NonFiniteLossError` naming the step; no
@@ -27,13 +29,13 @@ from absl import logging
 from etils import epath
 from jax.experimental import multihost_utils
 
-from cmcl_jax.train import config_fields, losses, optim, reporting, sharding
+from cmcl_jax.train import config_fields, losses, optim, reporting, sharding, warm_start
 from cmcl_jax.train.checkpoint import Checkpointer
 from cmcl_jax.train.state import ModelParts, TrainState, build_model, create_train_state, transplant
 from cmcl_jax.train.steps import VIEWS, make_steps
 
 STAGES = ("pretrain", "finetune")
-INIT_FROM = ("pretrain", "scratch")
+INIT_FROM = ("pretrain", "scratch", "streams")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -144,6 +146,10 @@ def _initial_params(name: str, config, workdir: epath.Path, mesh):
   init_from = config.finetune.init_from
   if init_from == "scratch":
     return parts, params
+  if init_from == "streams":
+    return parts, warm_start.from_streams(
+      params, config.finetune, workdir, config.model, sharding.replicated(mesh)
+    )
   pretrain_dir = workdir / "pretrain" / "checkpoints"
   source = Checkpointer(pretrain_dir, keep=1)
   if source.latest_step() != config.pretrain.steps:
@@ -253,6 +259,11 @@ def check_config(config, stages: Iterable[str] = STAGES) -> None:
   for field, (value, allowed) in choices.items():
     if value not in allowed:
       raise ValueError(f"{field}={value!r}: choose one of {allowed}")
+  if config.finetune.init_from == "streams" and "pretrain" in stages:
+    raise ValueError(
+      "finetune.init_from='streams' fine-tunes from single-modality runs and uses no "
+      "pre-training; run only the finetune stage"
+    )
   positive = {
     "pretrain.steps": config.pretrain.steps,
     "finetune.steps": config.finetune.steps,

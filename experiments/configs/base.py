@@ -14,7 +14,8 @@ peak rule, the CCF). `base.py:runlocal` runs 50 + 50 steps with small batches.
 
 import ml_collections
 
-from cmcl_jax.models import model_config
+from cmcl_jax.models import model_config, presets
+from cmcl_jax.spotting import sweep
 
 RUNLOCAL = "runlocal"
 
@@ -27,12 +28,32 @@ def check_arg(arg: str | None) -> bool:
 
 
 def cmcl_net_spotters() -> dict:
-  """The paper's ablation: CMCL-Net on each modality (`cmcl_jax.experiment.cmcl_net`)."""
-  titles = {"video": "video only", "ecg": "ECG only", "both": "video + ECG"}
-  return {
-    modality: dict(method="cmcl_net", title=title, modality=modality)
-    for modality, title in titles.items()
-  }
+  """The paper's ablation: CMCL-Net on each modality (`cmcl_jax.experiment.cmcl_net`).
+
+  "both" is the fused model of `model.encoder` (gated cross-attention) fine-tuned
+  from the fold's "video" and "ecg" runs, starting as the video model; "paper" is
+  the paper's fusion (`models.presets.paper_fusion`) trained from scratch like the
+  single streams (not run unless named in `loso.spotters`).
+  """
+  plain = dict(method="cmcl_net", encoder={}, start_from={}, classifier_from="")
+  return dict(
+    video=dict(plain, title="video only", modality="video"),
+    ecg=dict(plain, title="ECG only", modality="ecg"),
+    both=dict(
+      plain,
+      title="video + ECG",
+      modality="both",
+      start_from=dict(video="video", ecg="ecg"),
+      classifier_from="video",
+    ),
+    paper=dict(
+      plain,
+      title="video + ECG (paper's fusion)",
+      modality="both",
+      # 500 ECG samples zero-padded to 64 tokens of 8, as many as video tokens
+      encoder=presets.paper_fusion(ecg_patch=8, ecg_tokens=64),
+    ),
+  )
 
 
 def motion_spotter(spotting: dict) -> dict:
@@ -126,7 +147,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     clip_norm=1.0,
     trainable=("encoder", "classifier"),
     lr_multipliers={"encoder": 0.1},  # the pre-trained encoder moves slowly
-    init_from="pretrain",  # or "scratch"
+    init_from="pretrain",  # or "scratch", or "streams" (a fused model, below)
+    # init_from="streams": stream → folder of a finished single-modality run
+    # (relative to this run's workdir), and the stream whose classifier starts
+    # the fused one ("" for a fresh one); `cmcl_jax.train.warm_start`.
+    init_streams={},
+    init_classifier="",
     loss="cross_entropy",  # or "focal"
     # Batches are class-balanced (sampling.positive_fraction), so equal weights.
     class_weights=(1.0, 1.0),
@@ -162,8 +188,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       centre="run",  # clip centre: midpoint of the above-threshold run, or "peak"
     ),
     # The Candidate Clip Filter on these spotters' candidates (trials with ECG): at
-    # the paper's η, at the η of best F1 on the fold's training subjects, and swept.
-    ccf=dict(spotters=("both",), eta=2.0, sweep=(1.3, 1.5, 1.7, 1.9, 2.0, 2.1, 2.3)),
+    # the paper's η, at the η of best F1 on the fold's training subjects (from
+    # `sweep`, and "no filter" when choose_off), and over the paper's grid `sweep`.
+    ccf=dict(spotters=("both",), eta=2.0, sweep=sweep.PAPER_ETA_SWEEP, choose_off=True),
   )
   # Not run unless named in loso.spotters (e.g. --config.loso.spotters=motion,both).
   config.spotters.motion = motion_spotter(config.loso.spotting.to_dict())
