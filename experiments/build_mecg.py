@@ -9,15 +9,32 @@ command annotates with `tf.train.Example`), so without TensorFlow it fails befor
 parsing; this entry point runs the very same `build` command. With TensorFlow
 installed, `tfds build data_builders/mecg ...` is equivalent. Set
 `MECG_BUILD_WORKERS` to choose the number of trial-processing processes.
+
+Before the build, `--data_dir` must be a folder that can be written and `--manual_dir`
+(when given) an existing folder. A build that stops on its input (no usable trial, an
+unreadable layout, an unknown `--config`) prints "error: …" and exits with status 1,
+without a traceback.
 """
+
+import sys
 
 from absl import app
 from tensorflow_datasets.scripts.cli import build
 from tensorflow_datasets.scripts.cli import cli_utils
 
+from experiments import cli
+
 
 def main(args: build.Args) -> None:
-  args.execute()
+  cli.output_folder("data_dir", args.paths.data_dir)
+  manual_dir = args.paths.manual_dir
+  if manual_dir is not None and "://" not in str(manual_dir):
+    cli.input_path("manual_dir", manual_dir, folder=True)
+  try:
+    args.execute()
+  except ValueError as error:  # the builder's and TFDS's input errors name what is wrong
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(1)
 
 
 if __name__ == "__main__":

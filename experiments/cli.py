@@ -3,11 +3,14 @@
 `ml_collections.config_flags` raises from inside absl's flag parsing when a
 `--config` file is missing or a `--config.<field>` override names no field, which
 would end in a traceback; `run(main)` turns those into "error: …" and exit status 2.
+`output_folder` and `input_path` check path flags before an entry point's long work.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 from absl import app
 from absl import flags
@@ -50,3 +53,45 @@ def parse_flags(argv: list[str]) -> list[str]:
 def run(main) -> None:
   """`absl.app.run(main)` with `parse_flags`."""
   app.run(main, flags_parser=parse_flags)
+
+
+def output_folder(flag: str, value: str | os.PathLike) -> Path:
+  """The folder `--<flag>` names, checked before any long work: it need not exist yet,
+  but must not be a file, lie under a file or sit in a folder that cannot be written.
+  Remote paths (`gs://…`) are returned unchecked.
+
+  Raises:
+    app.UsageError: naming the flag, the path and what is wrong.
+  """
+  if "://" in str(value):
+    return Path(value)
+  path = Path(value).expanduser()
+  if path.exists() and not path.is_dir():
+    raise app.UsageError(f"--{flag}={value}: a file, expected a folder (it is written into)")
+  existing = path
+  while not existing.exists():
+    existing = existing.parent
+  if not existing.is_dir():
+    raise app.UsageError(
+      f"--{flag}={value}: {existing} is a file, so no folder can be made below it; "
+      "expected a folder path"
+    )
+  if not os.access(existing, os.W_OK | os.X_OK):
+    raise app.UsageError(
+      f"--{flag}={value}: {existing} is not writable; expected a folder you can write"
+    )
+  return path
+
+
+def input_path(flag: str, value: str | os.PathLike, *, folder: bool = False) -> Path:
+  """The existing file or folder `--<flag>` names (with `folder`: a folder).
+
+  Raises:
+    app.UsageError: naming the flag and the path, when it is missing (or a file).
+  """
+  path = Path(value).expanduser()
+  if not path.exists():
+    raise app.UsageError(f"--{flag}={value}: no such {'folder' if folder else 'file'}")
+  if folder and not path.is_dir():
+    raise app.UsageError(f"--{flag}={value}: a file, expected a folder")
+  return path

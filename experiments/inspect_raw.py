@@ -7,10 +7,14 @@ trial's ECG is also cut and checked (marker found, long enough, rate, NaN / flat
 saturated runs); takes seconds for the demo layout.
 """
 
+import math
+
 from absl import app
 from absl import flags
 
+from cmcl_jax.data import coding
 from cmcl_jax.data import coding_checks
+from cmcl_jax.data import layout
 from cmcl_jax.data import summary
 from experiments import cli
 
@@ -23,9 +27,15 @@ _EXPECTED_RATE = flags.DEFINE_float("expected_ecg_rate", 1000.0, "ECG rate the d
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  raw, rows, problems = summary.summarize_layout(
-    _ROOT.value, _CODING_FILE.value, _CHECK_ECG.value, _EXPECTED_RATE.value
-  )
+  rate = _EXPECTED_RATE.value
+  if not (math.isfinite(rate) and rate > 0):
+    raise app.UsageError(f"--expected_ecg_rate={rate}: expected a sampling rate in Hz > 0")
+  try:
+    raw, rows, problems = summary.summarize_layout(
+      _ROOT.value, _CODING_FILE.value, _CHECK_ECG.value, rate
+    )
+  except (layout.LayoutError, coding.CodingFileError) as error:
+    raise app.UsageError(str(error)) from None
   print(summary.markdown_table(rows))
   print(
     f"\ncoding file {raw.coding_file.name}: {len(raw.findings)} findings "

@@ -18,6 +18,7 @@ by the CCF) and `<video stem>_spotting.png`.
 """
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -27,8 +28,10 @@ from absl import app
 from absl import flags
 
 from cmcl_jax.analysis import figures
+from cmcl_jax.data import ecg_io, video_io
 from cmcl_jax.experiment import loso, runtime, single_trial
 from cmcl_jax.spotting import ccf as ccf_lib
+from cmcl_jax.train import checkpoint
 from experiments.configs import base
 from experiments import cli
 
@@ -69,14 +72,17 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.perf_counter()
   runtime.quiet_checkpoint_logs()
-  out = Path(_OUT.value)
-  if out.exists() and not out.is_dir():
-    raise app.UsageError(f"--out={out}: a file, expected a folder (it is written into)")
-  if _ETA.value <= 0:
-    raise app.UsageError(f"--eta={_ETA.value}: the CCF factor must be > 0")
+  out = cli.output_folder("out", _OUT.value)
+  if not (math.isfinite(_ETA.value) and _ETA.value > 0):
+    raise app.UsageError(f"--eta={_ETA.value}: the CCF factor must be a number > 0")
+  cli.input_path("ecg", _ECG.value)
+  try:  # the video's header, before the model is loaded
+    video_io.video_info(cli.input_path("video", _VIDEO.value))
+  except video_io.VideoError as error:
+    raise app.UsageError(str(error)) from None
   try:
     run = single_trial.load_run(_CHECKPOINT.value)
-  except FileNotFoundError as error:
+  except (FileNotFoundError, checkpoint.CheckpointMismatchError) as error:
     raise app.UsageError(str(error)) from None
   print(
     f"model: {_CHECKPOINT.value} (fine-tuning step {run.step}, modality "
@@ -88,7 +94,12 @@ def main(argv):
     spotted = single_trial.spot_trial(
       _VIDEO.value, _ECG.value, run, spotting=spotting, eta=_ETA.value, marker=_MARKER.value
     )
-  except (single_trial.SpotTrialError, FileNotFoundError) as error:
+  except (
+    single_trial.SpotTrialError,
+    FileNotFoundError,
+    video_io.VideoError,
+    ecg_io.EcgFileError,
+  ) as error:
     raise app.UsageError(str(error)) from None
   out.mkdir(parents=True, exist_ok=True)
   stem = Path(_VIDEO.value).stem

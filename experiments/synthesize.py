@@ -20,6 +20,7 @@ from absl import flags
 
 from cmcl_jax.data import synthetic
 from cmcl_jax.data.synthetic import megc_layouts
+from cmcl_jax.data.synthetic.generate import GROUND_TRUTH_NAME
 from experiments import cli
 
 _OUT = flags.DEFINE_string("out", None, "Folder to write the raw layout into.", required=True)
@@ -34,6 +35,15 @@ _SET = flags.DEFINE_multi_string("set", [], "Override a config field: name=value
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  out = cli.output_folder("out", _OUT.value)
+  if out.is_dir() and any(out.iterdir()) and not (out / GROUND_TRUTH_NAME).is_file():
+    raise app.UsageError(
+      f"--out={_OUT.value}: holds files but no {GROUND_TRUTH_NAME}, so it is no "
+      "synthetic layout this command wrote; expected a new or empty folder (the layout "
+      "would be mixed into what is there)"
+    )
+  if _SEED.value < 0:
+    raise app.UsageError(f"--seed={_SEED.value}: expected an integer ≥ 0")
   dataset = _DATASET.value
   try:
     overrides = synthetic.parse_overrides(_SET.value)

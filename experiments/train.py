@@ -15,7 +15,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from cmcl_jax.experiment import dataset, runtime
-from cmcl_jax.train import inputs, loop, sharding
+from cmcl_jax.train import checkpoint, inputs, loop, sharding
 from experiments import cli
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -44,6 +44,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   runtime.quiet_checkpoint_logs()
+  cli.output_folder("workdir", _WORKDIR.value)
   config = _CONFIG.value
   missing = [s for s in REQUIRED_SECTIONS if s not in config]
   if missing:
@@ -68,7 +69,10 @@ def main(argv):
       inputs.input_features(builder, train_split, config.data.feature_norm),
       fps,
     )
-  results = loop.train_and_evaluate(config, _WORKDIR.value, data, stages)
+  try:
+    results = loop.train_and_evaluate(config, _WORKDIR.value, data, stages)
+  except checkpoint.CheckpointMismatchError as error:  # resumed or warm-started from another model
+    raise app.UsageError(str(error)) from None
   for name, result in results.items():
     logging.info(
       "%s: %s at step %d%s",

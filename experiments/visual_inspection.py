@@ -24,8 +24,9 @@ _FACES = flags.DEFINE_bool("faces", False, "Also draw the onset/apex frames of a
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  out = cli.output_folder("out", _OUT.value)
   try:
-    paths = visual_inspection.draw_trial(_ROOT.value, _TRIAL.value, _OUT.value, _FACES.value)
+    paths = visual_inspection.draw_trial(_ROOT.value, _TRIAL.value, out, _FACES.value)
   except ValueError as error:
     raise app.UsageError(str(error)) from None
   for path in paths:

@@ -160,23 +160,3 @@ def test_beam_direct_runner_gives_the_same_examples(built, tmp_path):
     assert a["trial"] == b["trial"] and a["start_frame"] == b["start_frame"]
     np.testing.assert_array_equal(a["flow"], b["flow"])
   assert (Path(beam_builder.data_dir) / "build_report.json").exists()
-
-
-def test_a_subject_without_usable_trials_is_named_with_each_reason(tiny_raw, tmp_path):
-  import shutil
-
-  root, truth = tiny_raw
-  raw = tmp_path / "raw"
-  shutil.copytree(root, raw, ignore=shutil.ignore_patterns(".mecg_pseudonyms.json"))
-  session = raw / truth["subjects"][0]["ecg"]
-  recording = dict(np.load(session))
-  recording["ecg"] = np.stack([recording["ecg"]] * 2, axis=1)  # a second lead
-  np.savez(session, **recording)
-  builder = mecg_dataset_builder.Builder(config="tiny", data_dir=str(tmp_path / "out"))
-  with pytest.raises(ValueError) as error:
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(raw)))
-  message = str(error.value)
-  assert "no trial of this subject gave a window" in message
-  trials = truth["subjects"][0]["trials"]
-  assert message.count("ecg_unreadable") == len(trials) and "2 leads?" in message
-  assert truth["subjects"][0]["subject"] not in message  # pseudonymised, as the records

@@ -1,5 +1,9 @@
 """The `mecg` build report: every trial and every expression, used or skipped and why.
 
+A subject none of whose trials is usable has no split; the report lists it under
+`subjects_left_out` with each of its trials' reasons (`describe_skipped` gives the
+same list as text, for the build's messages).
+
 Written as `build_report.json` (machine-readable) and `build_report.md` (for people)
 in the dataset dir. Inputs are the raw layout, the trial records the build wrote
 (`cmcl_jax.data.trials`) and the pseudonyms; every free-text message is scrubbed of
@@ -98,11 +102,15 @@ def build_report(
       )
   expressions.sort(key=lambda x: x["row"])
 
+  left_out = subjects_left_out(records, splits)
   kinds = collections.Counter()
   for r in used:
     kinds.update(r["kinds"])
   expression_status = collections.Counter(f'{e["kind"]}:{e["status"]}' for e in expressions)
   totals = {
+    "subjects_found": len(splits) + len(left_out),
+    "subjects_used": len(splits),
+    "subjects_left_out": len(left_out),
     "trials_found": len(trials),
     "trials_used": len(used),
     "trials_skipped": len(skipped),
@@ -136,6 +144,13 @@ def build_report(
       }
       for name, ids in splits.items()
     },
+    "subjects_left_out": [
+      {
+        "subject": subject,
+        "trials": [{k: r[k] for k in ("trial", "video", "reason", "message")} for r in skipped],
+      }
+      for subject, skipped in left_out.items()
+    ],
     "trials": [
       {k: v for k, v in r.items() if k not in ("expressions", "feature_sum", "feature_sumsq")}
       for r in trials
@@ -147,6 +162,28 @@ def build_report(
       "items": findings,
     },
   }
+
+
+def subjects_left_out(records: dict[str, dict], splits) -> dict[str, list[dict]]:
+  """Subject id → its trial records (by trial id), for every subject of `records`
+  that is not one of `splits` (none of its trials was usable)."""
+  left_out = collections.defaultdict(list)
+  for _, record in sorted(records.items()):
+    if record["subject"] not in splits:
+      left_out[record["subject"]].append(record)
+  return dict(sorted(left_out.items()))
+
+
+def describe_skipped(records: list[dict], limit: int = 20) -> str:
+  """Each skipped record as `<trial> (<video>): <reason>: <message>`, joined by "; ";
+  after `limit` records, how many more there are."""
+  skipped = [r for r in records if r["status"] == "skipped"]
+  text = "; ".join(
+    f"{r['trial']} ({r['video']}): {r['reason']}: {r['message']}" for r in skipped[:limit]
+  )
+  if len(skipped) > limit:
+    text += f"; … and {len(skipped) - limit} more"
+  return text
 
 
 def write_report(data_dir: str | os.PathLike, report: dict) -> None:
@@ -162,7 +199,9 @@ def markdown(report: dict) -> str:
   lines = [
     f"# Build report: {report['name']}/{report['config']} {report['version']}",
     "",
-    f"Coding file `{report['coding_file']}`; {t['trials_found']} trials found, "
+    f"Coding file `{report['coding_file']}`; {t['subjects_found']} subjects found, "
+    f"{t['subjects_used']} used, {t['subjects_left_out']} left out; "
+    f"{t['trials_found']} trials found, "
     f"{t['trials_used']} used, {t['trials_skipped']} skipped; {t['windows']} windows, "
     f"{t['me_windows']} ME windows; {t['expressions']} expressions.",
     "",
@@ -184,6 +223,12 @@ def markdown(report: dict) -> str:
     f"| {name} | {s['trials']} | {s['windows']} | {s['me_windows']} |"
     for name, s in report["splits"].items()
   ]
+  lines += ["", "## Subjects left out (no usable trial, so no split)", ""]
+  lines += [
+    f"- `{s['subject']}`: "
+    + "; ".join(f"`{r['trial']}` **{r['reason']}**: {r['message']}" for r in s["trials"])
+    for s in report["subjects_left_out"]
+  ] or ["None."]
   lines += ["", "## Trials skipped", ""]
   skipped = [r for r in report["trials"] if r["status"] == "skipped"]
   lines += [

@@ -1,10 +1,14 @@
 """All windows of one trial as dataset examples: face flow + aligned ECG + labels.
 
-One call of `trial_examples` is one unit of parallel work of the `mecg` build (a
-process-pool task or a Beam element). It reads the trial's ECG and video, and returns
-the examples of every window (see `cmcl_jax.data.windows` for geometry and labels),
-the trial's record (what spotting and the build report need), its frame-rate HR/HRS
-curves, or the reason the trial was skipped.
+The `mecg` build reads every trial twice. Its first pass, `check_trial`, runs the
+cheap reading checks (the video is long enough for a window; the ECG reads, holds the
+trial's marker, lasts as long as the video and gives a heart rate) without decoding the
+video, so the dataset's splits are known before the long work. Its second pass, one
+call of `trial_examples` per trial (a process-pool task or a Beam element), reads the
+trial's ECG and video, and returns the examples of every window (see
+`cmcl_jax.data.windows` for geometry and labels), the trial's record (what spotting and
+the build report need), its frame-rate HR/HRS curves, or the reason the trial was
+skipped.
 
 Per window (K windows, spec = `WindowSpec`):
   flow           (T, S, S, 2) float16  flow from the window's first face crop to T
@@ -32,6 +36,7 @@ import cv2
 import numpy as np
 
 from cmcl_jax import ecg as ecg_lib
+from cmcl_jax.data import coding
 from cmcl_jax.data import ecg_io
 from cmcl_jax.data import video_io
 from cmcl_jax.data import windows
@@ -52,8 +57,10 @@ class TrialSkipped(Exception):
   """A trial that cannot give examples.
 
   Attributes:
-    code: machine-readable reason ("marker_missing", "ecg_too_short",
-      "ecg_unreadable", "ecg_no_heart_rate", "video_unreadable", …).
+    code: machine-readable reason ("video_too_short", "ecg_missing",
+      "marker_missing", "ecg_too_short", "ecg_unreadable", "ecg_no_heart_rate",
+      "video_unreadable"; the build adds "video_unreadable" for a header it cannot
+      read and "trial_error" for any other exception, `build_trials`).
   """
 
   def __init__(self, code: str, message: str):
@@ -105,6 +112,69 @@ class TrialResult:
   curves: dict[str, np.ndarray]
 
 
+def skipped(
+  trial: Trial,
+  trial_id: str,
+  subject_id: str,
+  code: str,
+  message: str,
+  scrub: Callable[[str], str] = str,
+  fps: float = coding.MECG_FPS,
+) -> TrialResult:
+  """The `TrialResult` of a trial that gives no examples: its record says why.
+
+  Args:
+    trial, trial_id, subject_id: as in `TrialTask`.
+    code: the reason (`TrialSkipped.code`).
+    message: what was found, naming the file (and frame or sample).
+    scrub: applied to every message kept in the record (pseudonymisation).
+    fps: the video's frame rate, Hz, to put the expressions in frames; MECG's 150
+      when the video's header could not be read.
+  """
+  record = _record(trial, trial_id, subject_id, fps, scrub)
+  record.update(status="skipped", reason=code, message=scrub(message))
+  return TrialResult([], record, {})
+
+
+def _record(trial: Trial, trial_id: str, subject_id: str, fps: float, scrub) -> dict:
+  """What every trial record holds: ids, clip, video name and expressions in frames."""
+  intervals = [windows.Interval.from_expression(e, fps) for e in trial.expressions]
+  return {
+    "trial": trial_id,
+    "subject": subject_id,
+    "marker": trial.marker,
+    "clip_emotion": trial.emotion,
+    "video": scrub(trial.name),
+    "expressions": [dataclasses.asdict(i) for i in intervals],
+  }
+
+
+def check_trial(task: TrialTask, scrub: Callable[[str], str] = str) -> TrialResult | None:
+  """The build's first pass over a trial: the checks that need no video decoding.
+
+  The video must hold a whole window; the ECG must read, hold the trial's marker (a
+  session recording), last as long as the video and give a heart rate. Costs the ECG
+  read (cached per recording, `trial_ecg.read_trial_ecg`) and ~10 ms of heart rate
+  per minute of trial, against minutes of video decoding and flow in
+  `trial_examples`.
+
+  Args:
+    task: the trial and the window spec.
+    scrub: applied to every message kept in the record (pseudonymisation).
+
+  Returns:
+    None when the trial passes (`trial_examples` may still skip it, e.g. for a frame
+    that does not decode), else the skipped `TrialResult` with the reason
+    `trial_examples` would give.
+  """
+  try:
+    _check_length(task)
+    _trial_heart(task)
+  except TrialSkipped as e:
+    return skipped(task.trial, task.trial_id, task.subject_id, e.code, str(e), scrub, task.fps)
+  return None
+
+
 def trial_examples(task: TrialTask, scrub: Callable[[str], str] = str) -> TrialResult:
   """Every window of one trial as an example, or the reason it is skipped.
 
@@ -117,31 +187,20 @@ def trial_examples(task: TrialTask, scrub: Callable[[str], str] = str) -> TrialR
     `record["reason"]` and `record["message"]` say why).
   """
   spec = task.spec
-  intervals = [windows.Interval.from_expression(e, task.fps) for e in task.trial.expressions]
-  starts = windows.window_starts(task.frame_count, spec.window_frames, spec.stride_frames)
-  record = {
-    "trial": task.trial_id,
-    "subject": task.subject_id,
-    "marker": task.trial.marker,
-    "clip_emotion": task.trial.emotion,
-    "video": scrub(task.trial.name),
-    "fps": task.fps,
-    "frame_count": task.frame_count,
-    "spec": {"window_frames": spec.window_frames, "stride_frames": spec.stride_frames},
-    "expressions": [dataclasses.asdict(i) for i in intervals],
-  }
   try:
-    if not len(starts):
-      raise TrialSkipped(
-        "video_too_short",
-        f"{task.trial.video}: {task.frame_count} frames, a window needs {spec.window_frames}",
-      )
+    starts = _check_length(task)
     signals = _trial_signals(task, starts)
     flows, track = _window_flows(task, starts)
   except TrialSkipped as e:
-    record.update(status="skipped", reason=e.code, message=scrub(str(e)))
-    return TrialResult([], record, {})
+    return skipped(task.trial, task.trial_id, task.subject_id, e.code, str(e), scrub, task.fps)
 
+  record = _record(task.trial, task.trial_id, task.subject_id, task.fps, scrub)
+  record.update(
+    fps=task.fps,
+    frame_count=task.frame_count,
+    spec={"window_frames": spec.window_frames, "stride_frames": spec.stride_frames},
+  )
+  intervals = [windows.Interval.from_expression(e, task.fps) for e in task.trial.expressions]
   labels = [
     windows.label_window(int(s), int(s) + spec.window_frames, intervals, spec) for s in starts
   ]
@@ -210,8 +269,22 @@ def window_motion(flows: np.ndarray) -> np.ndarray:
   return magnitude.mean(axis=(2, 3)).max(axis=1).astype(np.float32)
 
 
-def _trial_signals(task: TrialTask, starts: np.ndarray) -> dict:
-  """ECG, HRV features and HR/HRS of every window, and the trial's HR curves."""
+def _check_length(task: TrialTask) -> np.ndarray:
+  """(K,) int64 first frames of the trial's windows; `TrialSkipped` when there are none."""
+  spec = task.spec
+  starts = windows.window_starts(task.frame_count, spec.window_frames, spec.stride_frames)
+  if not len(starts):
+    raise TrialSkipped(
+      "video_too_short",
+      f"{task.trial.video}: {task.frame_count} frames, a window needs {spec.window_frames}",
+    )
+  return starts
+
+
+def _trial_heart(task: TrialTask):
+  """The trial's ECG cut (`TrialEcg`), its `HeartRate` on a frame-rate grid covering
+  the trial and its ECG context, the grid ((G,) float64, s from frame 0) and the
+  grid's first frame `first` (≤ 0): frame t of the video sits at grid index t - first."""
   spec, fps, trial = task.spec, task.fps, task.trial
   duration_s = task.frame_count / fps
   half_s = spec.ecg_context_s / 2
@@ -221,19 +294,24 @@ def _trial_signals(task: TrialTask, starts: np.ndarray) -> dict:
     raise TrialSkipped(e.code, str(e)) from None
   except ecg_io.EcgFileError as e:
     raise TrialSkipped("ecg_unreadable", str(e)) from None
-  rate, raw = recording.sampling_rate, recording.ecg
-  times = recording.times_s
-
-  # Heart rate on a frame-rate grid covering the trial and its context; frame t of
-  # the video sits at grid index t + first.
-  end_s = recording.start_s + (len(raw) - 1) / rate
+  end_s = recording.start_s + (len(recording.ecg) - 1) / recording.sampling_rate
   first = math.ceil(max(-half_s, recording.start_s) * fps)
   last = math.floor(min(duration_s + half_s, end_s) * fps)
   grid_s = np.arange(first, last + 1) / fps
   try:
-    hr = ecg_lib.heart_rate(raw, rate, grid_s - recording.start_s)
+    hr = ecg_lib.heart_rate(recording.ecg, recording.sampling_rate, grid_s - recording.start_s)
   except ecg_lib.EcgError as e:
     raise TrialSkipped("ecg_no_heart_rate", f"{trial.ecg}: trial {trial.name}: {e}") from None
+  return recording, hr, grid_s, first
+
+
+def _trial_signals(task: TrialTask, starts: np.ndarray) -> dict:
+  """ECG, HRV features and HR/HRS of every window, and the trial's HR curves."""
+  spec, fps, trial = task.spec, task.fps, task.trial
+  half_s = spec.ecg_context_s / 2
+  recording, hr, grid_s, first = _trial_heart(task)
+  rate, raw = recording.sampling_rate, recording.ecg
+  times = recording.times_s
   frames = np.arange(task.frame_count) - first
   hr_frames, hrs_frames = hr.hr_bpm[frames], hr.hrs_bpm_per_s[frames]
   quality = hr.quality[frames]

@@ -16,12 +16,25 @@ trial, window by window; shuffling is the loaders' job), with integer keys
 sorts unshuffled examples by key arithmetically, so keys must be integers; the
 example's `trial` and `start_frame` name it.
 
-Work is per trial: a process pool of `num_workers` processes (default: all cores,
-or the `MECG_BUILD_WORKERS` environment variable), or Apache Beam when a
-`beam_runner`/`beam_options` is set in the `DownloadConfig` (`tfds build
---beam_pipeline_options=...`). Window extraction and labels live in
-`cmcl_jax.data.windows` / `window_examples`; see README.md beside this file for the
-label policy, the files written next to the shards and the build report.
+The build makes two passes. The first runs the reading checks of every trial
+(`build_trials.check_trials`: video header and length, the ECG read and cut at the
+trial's marker, a heart rate found; no video decoding), so the splits are the subjects
+with at least one trial that passes: a subject left with none is reported in the
+build report with each trial's reason and has no split, and the build goes on. The
+second pass does the long work per trial (`build_trials.run_trial`: face track, flow,
+windows). A trial that fails in either pass is skipped, counted and named with its
+reason in the build report and never aborts the others. Only a subject whose every
+trial passed the first pass and then failed in the second (e.g. every video has a
+frame that does not decode) ends the build, with a message naming the subject and each
+trial's reason, since TFDS declares the splits before the examples are written.
+
+Work is per subject (first pass) and per trial (second pass): a process pool of
+`num_workers` processes (default: all cores, or the `MECG_BUILD_WORKERS` environment
+variable); the second pass runs on Apache Beam when a `beam_runner`/`beam_options` is
+set in the `DownloadConfig` (`tfds build --beam_pipeline_options=...`). Window
+extraction and labels live in `cmcl_jax.data.windows` / `window_examples`; see
+README.md beside this file for the label policy, the files written next to the shards
+and the build report.
 """
 
 from __future__ import annotations
@@ -29,19 +42,20 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
+import itertools
 import json
 import multiprocessing
 import os
 
 import numpy as np
 import tensorflow_datasets as tfds
+from absl import logging
 from etils import epath
 from tensorflow_datasets.core.utils.lazy_imports_utils import apache_beam as beam
 from tqdm.auto import tqdm
 
 from cmcl_jax.data import build_report
 from cmcl_jax.data import build_trials
-from cmcl_jax.data import coding
 from cmcl_jax.data import layout as layout_lib
 from cmcl_jax.data import pseudonyms as pseudonyms_lib
 from cmcl_jax.data import trials as trials_lib
@@ -112,9 +126,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   def __init__(self, *, num_workers: int | None = None, file_format=None, **kwargs):
     """Like any TFDS builder; `num_workers` processes generate trials in parallel."""
     super().__init__(file_format=file_format or "array_record", **kwargs)
-    self._num_workers = (
-      num_workers or int(os.environ.get(WORKERS_ENV) or 0) or (os.cpu_count() or 1)
-    )
+    self._num_workers = num_workers or _workers_from_env() or (os.cpu_count() or 1)
+    if self._num_workers < 1:
+      raise ValueError(f"num_workers={num_workers}: expected a number of processes ≥ 1")
     self._use_beam = False
     self._runner = None
     self._build = None
@@ -185,7 +199,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       dl_manager.manual_dir, raw.subjects, enabled=self.builder_config.pseudonymize
     )
     data_dir = os.fspath(self.data_dir)
-    tasks = collections.defaultdict(list)
+    candidates = collections.defaultdict(list)
     taken = set()
     for trial in raw.trials:
       subject = names[trial.subject]
@@ -193,43 +207,33 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       if trial_id in taken:  # the same clip recorded on two dates
         trial_id = f"{trial_id}_{trial.date}"
       taken.add(trial_id)
-      skip, fps = None, coding.MECG_FPS
       try:
         info = video_io.video_info(trial.video)
       except video_io.VideoError as e:
-        skip = ("video_unreadable", str(e))
-      else:
-        fps = info.fps
-        if info.frame_count < spec.window_frames:
-          skip = (
-            "video_too_short",
-            f"{info.frame_count} frames, a window needs {spec.window_frames}",
-          )
-        elif trial.ecg is None:
-          skip = ("ecg_missing", f"no ECG recording found for {trial.name}")
-      if skip:
-        record = {
-          "trial": trial_id,
-          "subject": subject,
-          "marker": trial.marker,
-          "clip_emotion": trial.emotion,
-          "video": names.scrub(trial.name),
-          "status": "skipped",
-          "reason": skip[0],
-          "message": names.scrub(skip[1]),
-          "expressions": [
-            dataclasses.asdict(windows.Interval.from_expression(e, fps)) for e in trial.expressions
-          ],
-        }
-        build_trials.write_trial(data_dir, window_examples.TrialResult([], record, {}))
+        result = window_examples.skipped(
+          trial, trial_id, subject, "video_unreadable", str(e), names.scrub
+        )
+        build_trials.write_trial(data_dir, result)
         continue
-      tasks[subject].append(
+      candidates[subject].append(
         window_examples.TrialTask(trial, trial_id, subject, info.frame_count, info.fps, spec)
       )
+    self._runner = _TrialRunner(self._num_workers, data_dir, names.scrub)
+    tasks = self._runner.check(candidates)
+    records = trials_lib.read_records(data_dir)
     if not tasks:
       raise ValueError(
-        f"{dl_manager.manual_dir}: no trial has a readable video long enough "
-        f"for a window and an ECG recording; see {data_dir}/trials/*.json"
+        f"{dl_manager.manual_dir}: no trial passed the reading checks (a readable video "
+        f"long enough for a window, an ECG recording that reads, holds the trial's marker "
+        f"and gives a heart rate), so there is no split to build. The "
+        f"{len(records)} trials: " + build_report.describe_skipped(list(records.values()))
+      )
+    left_out = build_report.subjects_left_out(records, tasks)
+    for subject, subject_records in left_out.items():
+      logging.warning(
+        "mecg: subject %s has no usable trial and is left out of the dataset (no split): %s",
+        subject,
+        build_report.describe_skipped(subject_records),
       )
     for subject, split_tasks in tasks.items():  # the order keys (and Beam) keep
       split_tasks.sort(key=lambda task: task.trial_id)
@@ -244,9 +248,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       "subjects": list(tasks),
       "order": [task.trial_id for task in ordered],
     }
-    if self._use_beam:
+    if self._use_beam:  # the pool only ran the first pass
+      self._runner.close()
+      self._runner = None
       return {s: self._generate_examples(s, split_tasks) for s, split_tasks in tasks.items()}
-    self._runner = _TrialRunner(ordered, data_dir, names.scrub, self._num_workers)
+    self._runner.start(ordered)
     first = 0
     generators = {}
     for subject, split_tasks in tasks.items():
@@ -259,9 +265,23 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     data_dir = os.fspath(self.data_dir)
     scrub = self._build["names"].scrub
     if self._use_beam:
-      return f"Trials_{split}" >> beam.Create(list(tasks)) | f"Windows_{split}" >> beam.FlatMap(
-        build_trials.run_trial, data_dir=data_dir, scrub=scrub
-      )
+
+      @beam.ptransform_fn
+      def windows_of_split(pipeline):
+        examples = (
+          pipeline
+          | f"Trials_{split}" >> beam.Create(list(tasks))
+          | f"Windows_{split}"
+          >> beam.FlatMap(build_trials.run_trial, data_dir=data_dir, scrub=scrub)
+        )
+        _ = (
+          examples
+          | f"Count_{split}" >> beam.combiners.Count.Globally()
+          | f"Check_{split}" >> beam.Map(_require_windows, split=split, data_dir=data_dir)
+        )
+        return examples
+
+      return windows_of_split()
     return self._generate_local(split, tasks)
 
   def _generate_local(self, split, task_indices):
@@ -270,23 +290,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       examples = self._runner.result(index)
       count += len(examples)
       yield from examples
-    if not count:
-      raise ValueError(self._no_window_message(split))
-
-  def _no_window_message(self, split) -> str:
-    """Why no trial of a subject gave a window, trial by trial (the records the build
-    wrote are in its temporary folder, which TFDS removes when the build fails)."""
-    records = trials_lib.read_records(self.data_dir)
-    reasons = [
-      f"{r['trial']} ({r['video']}): {r.get('reason', 'no window')}: {r.get('message', '')}"
-      for trial_id, r in sorted(records.items())
-      if r["subject"] == split
-    ]
-    return (
-      f"split {split}: no trial of this subject gave a window, so the dataset cannot have "
-      f"its split; fix its files or move them out of the raw layout. Its {len(reasons)} "
-      "trials: " + "; ".join(reasons)
-    )
+    _require_windows(count, split, os.fspath(self.data_dir))
 
   def _write_report(self):
     """trials.json and the build report, from the trial records all workers wrote."""
@@ -316,16 +320,50 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     build_report.write_report(data_dir, report)
 
 
-class _TrialRunner:
-  """Runs `build_trials.run_trial` over every task in order, `num_workers` at a time.
+def _workers_from_env() -> int:
+  """`MECG_BUILD_WORKERS` as a number of processes; 0 when unset or empty."""
+  text = os.environ.get(WORKERS_ENV, "").strip()
+  if not text:
+    return 0
+  try:
+    workers = int(text)
+  except ValueError:
+    workers = 0
+  if workers < 1:
+    raise ValueError(
+      f"environment variable {WORKERS_ENV}={text!r}: expected a number of processes ≥ 1 "
+      "(or unset it to use all cores)"
+    )
+  return workers
 
-  Results are asked for in task order (split after split); a bounded number of
-  later tasks run ahead, also across split boundaries, so the pool never idles
-  between two subjects.
+
+def _require_windows(count: int, split: str, data_dir: str) -> None:
+  """Raises, naming every trial of `split` and its reason, when it gave no window.
+
+  Its trials all passed the first pass, so TFDS has declared the split and cannot
+  write it empty. The records the build wrote are in its temporary folder, which TFDS
+  removes when the build fails, so the message carries them.
+  """
+  if count:
+    return
+  records = [r for r in trials_lib.read_records(data_dir).values() if r["subject"] == split]
+  raise ValueError(
+    f"split {split}: every trial of this subject passed the reading checks but none "
+    "gave a window, so the dataset cannot have its split; fix its files or move them "
+    f"out of the raw layout. Its {len(records)} trials: " + build_report.describe_skipped(records)
+  )
+
+
+class _TrialRunner:
+  """Runs the build's two passes, `num_workers` processes at a time.
+
+  `check` runs `build_trials.check_trials` once per subject. `start` then queues
+  `build_trials.run_trial` for every task in order; results are asked for in task
+  order (split after split) and a bounded number of later tasks run ahead, also
+  across split boundaries, so the pool never idles between two subjects.
   """
 
-  def __init__(self, tasks, data_dir, scrub, num_workers):
-    self._tasks = tasks
+  def __init__(self, num_workers, data_dir, scrub):
     self._args = (data_dir, scrub)
     self._executor = None
     if num_workers > 1:
@@ -333,8 +371,34 @@ class _TrialRunner:
         num_workers, mp_context=multiprocessing.get_context("spawn")
       )
     self._lookahead = LOOKAHEAD_PER_WORKER * num_workers
+    self._tasks = []
     self._pending = collections.deque()
     self._next = 0
+    self._bar = None
+
+  def check(self, candidates):
+    """Subject → its tasks that pass the first pass (subjects with none left out)."""
+    groups = list(candidates.values())
+    bar = tqdm(total=len(groups), unit="subject", desc="mecg reading checks")
+    if self._executor is None:
+      results = (build_trials.check_trials(group, *self._args) for group in groups)
+    else:
+      data_dir, scrub = self._args
+      results = self._executor.map(
+        build_trials.check_trials, groups, itertools.repeat(data_dir), itertools.repeat(scrub)
+      )
+    passed = {}
+    for group, ok in zip(groups, results):
+      bar.update()
+      kept = [task for task, good in zip(group, ok) if good]
+      if kept:
+        passed[group[0].subject_id] = kept
+    bar.close()
+    return passed
+
+  def start(self, tasks):
+    """Queues the second pass over `tasks` (the order results are asked for)."""
+    self._tasks = tasks
     self._bar = tqdm(total=len(tasks), unit="trial", desc="mecg trials")
 
   def _submit(self):
@@ -369,6 +433,7 @@ class _TrialRunner:
     return examples
 
   def close(self):
-    self._bar.close()
+    if self._bar is not None:
+      self._bar.close()
     if self._executor is not None:
       self._executor.shutdown(cancel_futures=True)
