@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import numpy as np
+import pytest
 
 from cmcl_jax import ecg
 from cmcl_jax import video
@@ -184,3 +185,31 @@ def test_events_that_do_not_fit_are_counted_not_dropped_silently():
   total = sum(dict(p.unplaced)["twitch"] for p in plans)
   summary = synthetic.unplaced_summary(truth)
   assert f"{total} twitch" in summary and "not planted for lack of room" in summary
+
+
+@pytest.mark.parametrize(
+  "field,value,message",
+  [
+    ("fps", 0.0, "fps=0.0: expected > 0"),
+    ("ecg_sampling_rate", float("nan"), "ecg_sampling_rate=nan: expected > 0"),
+    ("hr_response_share", 2.0, r"hr_response_share=2.0: expected a share in \[0, 1\]"),
+    ("twitches_per_minute", -1.0, "twitches_per_minute=-1.0: expected ≥ 0"),
+    ("rsa_bpm", (2.0, 1.0), r"rsa_bpm=\(2.0, 1.0\): expected \(min, max\)"),
+    ("trial_seconds", 2.0, "trial_seconds=2: expected ≥ 4.5 s"),
+  ],
+)
+def test_out_of_range_knobs_are_refused_up_front(field, value, message):
+  with pytest.raises(ValueError, match=message):
+    synthetic.preset("tiny", **{field: value})
+
+
+def test_a_rerun_leaves_no_stale_subject_and_foreign_data_is_refused(tmp_path):
+  small = synthetic.preset("tiny", num_subjects=1, trials_per_subject=1, trial_seconds=6.0)
+  synthetic.generate(tmp_path / "raw", dataclasses.replace(small, num_subjects=2), progress=False)
+  assert (tmp_path / "raw" / "videos" / "subj02").is_dir()
+  synthetic.generate(tmp_path / "raw", small, progress=False)
+  assert sorted(p.name for p in (tmp_path / "raw" / "videos").iterdir()) == ["subj01"]
+  foreign = tmp_path / "real"
+  (foreign / "videos").mkdir(parents=True)
+  with pytest.raises(FileExistsError, match="refusing to write a synthetic MECG over it"):
+    synthetic.generate(foreign, small, progress=False)

@@ -11,6 +11,10 @@ from __future__ import annotations
 import dataclasses
 
 
+SCHEDULE_MARGIN_S = 1.0
+"""Seconds at each end of a trial video where no expression is planted."""
+
+
 @dataclasses.dataclass(frozen=True)
 class SyntheticConfig:
   """Size, content and physiology of a synthetic MECG.
@@ -110,6 +114,47 @@ class SyntheticConfig:
       raise ValueError("macro_duration_s: a macro-expression lasts more than 0.5 s")
     if min(self.frame_height, self.frame_width) < 64:
       raise ValueError("frame_height/frame_width: expected ≥ 64 pixels")
+    self._check_values()
+
+  def _check_values(self):
+    """Raises ValueError naming the first field out of its range."""
+    positive = ("trial_seconds", "fps", "ecg_sampling_rate", "hr_rise_s", "hr_recovery_s")
+    at_least_zero = (
+      "rest_seconds", "micro_per_trial", "macro_per_trial", "min_gap_s", "blinks_per_minute",
+      "head_shifts_per_minute", "flicker_per_minute", "twitches_per_minute",
+      "sensor_noise_gray", "spontaneous_hr_events_per_minute", "ecg_noise_scale",
+    )  # fmt: skip
+    shares = ("hr_response_share", "macro_hr_response_share")
+    ranges = (
+      "micro_duration_s", "macro_duration_s", "micro_amplitude_px", "macro_amplitude_px",
+      "baseline_hr_bpm", "rsa_bpm", "hr_response_bpm",
+    )  # fmt: skip
+    for name in positive:
+      value = getattr(self, name)
+      if not value > 0:  # also refuses NaN
+        raise ValueError(f"{name}={value!r}: expected > 0")
+    for name in at_least_zero:
+      value = getattr(self, name)
+      if not value >= 0:
+        raise ValueError(f"{name}={value!r}: expected ≥ 0")
+    for name in shares:
+      value = getattr(self, name)
+      if not 0 <= value <= 1:
+        raise ValueError(f"{name}={value!r}: expected a share in [0, 1]")
+    for name in (*ranges, "hr_response_latency_s"):
+      low, high = getattr(self, name)
+      if not low <= high or (name != "hr_response_latency_s" and not low >= 0):
+        raise ValueError(f"{name}={(low, high)!r}: expected (min, max) with 0 ≤ min ≤ max")
+    longest = max(
+      self.micro_duration_s[1] if self.micro_per_trial else 0.0,
+      self.macro_duration_s[1] if self.macro_per_trial else 0.0,
+    )
+    if self.trial_seconds < longest + 2 * SCHEDULE_MARGIN_S:
+      raise ValueError(
+        f"trial_seconds={self.trial_seconds:g}: expected ≥ {longest + 2 * SCHEDULE_MARGIN_S:g} s, "
+        f"the longest expression (micro/macro_duration_s) and {SCHEDULE_MARGIN_S:g} s at each "
+        "end of the video, where no expression is planted"
+      )
 
 
 PRESETS = {

@@ -17,6 +17,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -36,13 +37,41 @@ from cmcl_jax.ecg.simulate import EcgNoise, simulate_ecg
 MARKER_PULSE_S = 0.01
 CODING_FILE_NAME = "coding_file.xlsx"
 GROUND_TRUTH_NAME = "ground_truth.json"
+GENERATOR = "cmcl_jax.data.synthetic"
+
+
+WRITTEN_FOLDERS = ("videos", "ecg", "ground_truth")
+"""The folders `generate` writes below `out_dir`."""
+
+
+def _clear_earlier(out_dir: Path) -> None:
+  """Removes the folders of an earlier run of this generator in `out_dir`.
+
+  Raises:
+    FileExistsError: `out_dir` holds one of those folders but no ground truth of ours.
+  """
+  present = [out_dir / name for name in WRITTEN_FOLDERS if (out_dir / name).exists()]
+  if not present:
+    return
+  truth = out_dir / GROUND_TRUTH_NAME
+  ours = truth.is_file() and json.loads(truth.read_text()).get("generator") == GENERATOR
+  if not ours:
+    raise FileExistsError(
+      f"{out_dir} holds {', '.join(p.name for p in present)} but no {GROUND_TRUTH_NAME} "
+      f"written by {GENERATOR}; refusing to write a synthetic MECG over it (use an empty "
+      "folder)"
+    )
+  for folder in present:
+    shutil.rmtree(folder)
 
 
 def generate(out_dir, config: SyntheticConfig, seed: int = 0, progress: bool = True) -> dict:
   """Writes the raw layout of a synthetic MECG and returns its ground truth.
 
   Args:
-    out_dir: folder to write into (created; existing generated files are replaced).
+    out_dir: folder to write into (created). What an earlier run of this generator
+      wrote there is removed first, so no stale subject is left; a folder holding
+      videos or ECG that this generator did not write is refused.
     config: sizes and content knobs, e.g. `synthetic.preset("tiny")`.
     seed: everything written is a function of (config, seed), the pseudonym salt of
       the dataset built from it too (`synthetic_salt`).
@@ -52,6 +81,7 @@ def generate(out_dir, config: SyntheticConfig, seed: int = 0, progress: bool = T
     The ground truth also written to `out_dir/ground_truth.json`.
   """
   out_dir = Path(out_dir)
+  _clear_earlier(out_dir)
   (out_dir / "ground_truth").mkdir(parents=True, exist_ok=True)
   subject_rngs = np.random.default_rng(seed).spawn(config.num_subjects)
   subjects, coded = [], []
@@ -70,7 +100,7 @@ def generate(out_dir, config: SyntheticConfig, seed: int = 0, progress: bool = T
   coded = [dataclasses.replace(e, row=row) for row, e in enumerate(coded, start=2)]
   coding_write.write_coding_file(coded, out_dir / CODING_FILE_NAME)
   truth = {
-    "generator": "cmcl_jax.data.synthetic",
+    "generator": GENERATOR,
     "seed": seed,
     "config": dataclasses.asdict(config),
     "coding_file": CODING_FILE_NAME,

@@ -55,12 +55,10 @@ from cmcl_jax.data.datasets import frame_folders
 from cmcl_jax.data.datasets.annotations import TITLES
 from cmcl_jax.data.datasets.layouts import RELEASE_NAMES
 from cmcl_jax.data.synthetic import faces, megc_sheets, schedule
-from cmcl_jax.data.synthetic.config import SyntheticConfig
+from cmcl_jax.data.synthetic.config import SCHEDULE_MARGIN_S, SyntheticConfig
 
 GENERATOR = "cmcl_jax.data.synthetic.megc_layouts"
 GROUND_TRUTH_NAME = "ground_truth.json"
-SCHEDULE_MARGIN_S = 1.0
-"""Seconds at each end of a video where `schedule` places no expression."""
 ASPECT_TOLERANCE = 0.01
 """Largest relative difference of frame_width / frame_height from the released aspect."""
 

@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-from cmcl_jax.data.synthetic.config import SyntheticConfig
+from cmcl_jax.data.synthetic.config import SCHEDULE_MARGIN_S, SyntheticConfig
 
 # The 48 emotional clips, marker 101…148: (emotion, clip index within the emotion).
 CLIP_EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "tense")
@@ -141,10 +141,9 @@ def _plan_trial(config: SyntheticConfig, subject: str, clip, rng) -> TrialPlan:
 def _place_expression(config, kind, emotion, placed, rng, attempts=50):
   """Places one expression at least `min_gap_s` from those `placed`, or None if full."""
   low, high = config.micro_duration_s if kind == "micro" else config.macro_duration_s
-  margin_s = 1.0
   for _ in range(attempts):
     duration = rng.uniform(low, high)
-    onset = rng.uniform(margin_s, config.trial_seconds - margin_s - duration)
+    onset = rng.uniform(SCHEDULE_MARGIN_S, config.trial_seconds - SCHEDULE_MARGIN_S - duration)
     if all(
       onset > e.offset_s + config.min_gap_s or onset + duration < e.onset_s - config.min_gap_s
       for e in placed
