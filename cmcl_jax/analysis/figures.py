@@ -194,3 +194,45 @@ def plot_spotting_trial(
   figure.suptitle(title)
   figure.tight_layout()
   return figure
+
+
+def plot_kinds_trial(
+  curves: dict[str, np.ndarray],
+  thresholds: dict[str, float | None],
+  candidates: dict[str, np.ndarray],
+  ground_truth: dict[str, np.ndarray],
+  fps: float,
+  title: str = "",
+) -> plt.Figure:
+  """One trial's spotting of each expression type (video-only datasets): one panel per
+  type with its score curve, threshold, candidates and ground truth.
+
+  Args:
+    curves: kind ("micro", "macro") → (T,) per-frame score.
+    thresholds: kind → the curve's peak threshold (None: the method's own rule).
+    candidates: kind → (K, 3) (onset, apex, offset) frames.
+    ground_truth: kind → (G, 2) inclusive intervals, frames.
+    fps: frames per second (x axis in seconds).
+  """
+  kinds = list(curves)
+  figure, axes = plt.subplots(len(kinds), 1, figsize=(12, 2.6 * len(kinds)), sharex=True)
+  for axis, kind in zip(np.atleast_1d(axes), kinds):
+    curve = np.asarray(curves[kind], np.float64)
+    seconds = np.arange(len(curve)) / fps
+    top = max(float(np.nanmax(curve)) if curve.size else 1.0, 1e-6)
+    axis.plot(seconds, curve, color="black", lw=1, label=f"{kind} score")
+    if thresholds.get(kind) is not None:
+      axis.axhline(thresholds[kind], ls=":", color="gray", label="peak threshold")
+    for onset, offset in np.asarray(ground_truth.get(kind, ())).reshape(-1, 2):
+      axis.axvspan(onset / fps, offset / fps, color=_KIND_COLOURS[kind], alpha=0.2)
+    for onset, _, offset in np.asarray(candidates.get(kind, ())).reshape(-1, 3):
+      axis.plot([onset / fps, offset / fps], [1.08 * top] * 2, color="tab:blue", lw=4)
+    axis.plot([], [], color="tab:blue", lw=4, label="candidates")
+    axis.fill_between([], [], color=_KIND_COLOURS[kind], alpha=0.2, label=f"ground-truth {kind}")
+    axis.set_ylim(min(0.0, float(np.nanmin(curve)) if curve.size else 0.0), 1.35 * top)
+    axis.set_ylabel("score")
+    axis.legend(loc="upper center", fontsize=7, ncol=4, frameon=False)
+  np.atleast_1d(axes)[-1].set_xlabel("time (s)")
+  figure.suptitle(title)
+  figure.tight_layout()
+  return figure

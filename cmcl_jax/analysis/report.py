@@ -12,6 +12,17 @@ Writes under `<out>/`:
   ecg_statistics.md           HR and HRS at ME apexes vs matched non-ME moments
   planted.{md,json}           synthetic layouts only (`write_planted_report`): what each
                               variant fires on, what the fine-tuning batches hold
+
+On a video-only dataset (`megc`: CAS(ME)², SAMM-LV, CAS(ME)³; no ECG, so no CCF,
+η sweep or ECG statistics) it writes instead (`write_video_report`):
+  megc.{md,csv,json}          the MEGC protocol per method: a micro, a macro and the
+                              pooled overall row (`cmcl_jax.spotting.megc`); the
+                              spotters of one title (a micro and a macro entry) are
+                              one method
+  submission_<spotter>.csv    each method's held-out intervals of every fold in the
+                              MEGC submission layout (vid, pred_onset, pred_offset, type)
+  per_subject_precision.png   precision per held-out subject, each spotter
+  spotting_<trial>.png        one held-out video: each type's scores, candidates, truth
 """
 
 from __future__ import annotations
@@ -28,7 +39,10 @@ from cmcl_jax.analysis import tables
 from cmcl_jax.data import sampling
 from cmcl_jax.data import trials as trials_lib
 from cmcl_jax.experiment import loso
+from cmcl_jax.experiment import methods
+from cmcl_jax.experiment import video_inputs
 from cmcl_jax.spotting import ccf as ccf_lib
+from cmcl_jax.spotting import megc
 from cmcl_jax.spotting.candidates import MICRO, candidates_of
 from cmcl_jax.spotting.metrics import Counts
 from cmcl_jax.train import inputs
@@ -204,6 +218,149 @@ def write_planted_report(
   return result
 
 
+MEGC_COLUMNS = ("method", "type", *tables.COLUMNS)
+
+
+def spotter_kind(config, name: str) -> str:
+  """The expression kind spotter entry `name` spots ("micro" unless it says)."""
+  return config.spotters[name].get("kind", MICRO)
+
+
+def megc_methods(config) -> dict[str, list[str]]:
+  """Method title → its spotters of `loso.spotters` (in order): spotters of one title
+  are one method of the MEGC table, e.g. a micro and a macro entry.
+
+  Raises:
+    ValueError: two spotters of one title spot the same kind.
+  """
+  grouped: dict[str, list[str]] = {}
+  for name in config.loso.spotters:
+    title = config.spotters[name].title
+    for other in grouped.get(title, ()):
+      if spotter_kind(config, other) == spotter_kind(config, name):
+        raise ValueError(
+          f"spotters {other!r} and {name!r}: both titled {title!r} and spotting "
+          f"{spotter_kind(config, name)}-expressions; a method has one spotter per kind"
+        )
+    grouped.setdefault(title, []).append(name)
+  return grouped
+
+
+def megc_rows(config, folds: dict[str, dict]) -> list[dict]:
+  """The MEGC table: per method a row per kind it spots (TP / FP / FN summed over
+  folds) and, when it spots both, the "overall" row of the pooled counts."""
+  rows = []
+  for title, names in megc_methods(config).items():
+    by_kind = {}
+    for name in names:
+      present = [f["variants"][name]["total"] for f in folds.values() if name in f["variants"]]
+      if present:
+        by_kind[spotter_kind(config, name)] = tables.sum_counts([_counts(c) for c in present])
+    for kind in megc.KINDS:
+      if kind in by_kind:
+        rows.append({"method": title, "type": kind, **by_kind[kind].as_dict()})
+    if set(by_kind) == set(megc.KINDS):
+      overall = megc.pooled([by_kind[k] for k in megc.KINDS])
+      rows.append({"method": title, "type": megc.OVERALL, **overall.as_dict()})
+  return rows
+
+
+def _held_out(config, workdir, builder, folds, name: str):
+  """`spotter`'s stored held-out scores of every fold (subject order) and candidates."""
+  spotting, kind = methods.make_spotter(name, config).spotting, spotter_kind(config, name)
+  scored = [
+    t
+    for subject in sorted(folds)
+    for t in loso.stored_scores(workdir, builder, subject, name) or ()
+  ]
+  return scored, loso.candidates(workdir, builder, folds, name, spotting, kind)
+
+
+def write_submissions(config, workdir, builder, folds: dict[str, dict], out) -> list[str]:
+  """`submission_<first spotter>.csv` of each method: its held-out intervals of every
+  fold, `vid` the dataset's video id (`megc.write_submission`)."""
+  infos = trials_lib.load_trials(builder, "+".join(sorted(folds))) if folds else []
+  videos = {info.trial: info.record.get("video", info.trial) for info in infos}
+  paths = []
+  for names in megc_methods(config).values():
+    predictions = {video: [] for video in videos.values()}
+    for name in names:
+      kind = spotter_kind(config, name)
+      for trial in _held_out(config, workdir, builder, folds, name)[1]:
+        predictions[videos[trial.trial_id]] += [
+          (int(c[0]), int(c[2]), kind) for c in trial.candidates
+        ]
+    path = megc.write_submission(epath.Path(out) / f"submission_{names[0]}.csv", predictions)
+    paths.append(str(path))
+  return paths
+
+
+def _kinds_figure(config, workdir, builder, folds, out: epath.Path):
+  """Draws the held-out video with the most expressions as the first method saw it
+  (None without stored scores)."""
+  names = next(iter(megc_methods(config).values()), [])
+  by_trial = {}  # trial id → (info, kind → (curve, candidates, threshold or None))
+  for name in names:
+    kind = spotter_kind(config, name)
+    for scored, found in zip(*_held_out(config, workdir, builder, folds, name)):
+      own_rule = kind in scored.intervals  # MDMD, SOFTNet: no threshold on the curve
+      threshold = None if own_rule else loso.fold_threshold(folds[scored.info.subject], name)
+      drawn = (scored.curves[kind], found.candidates, threshold)
+      by_trial.setdefault(scored.info.trial, (scored.info, {}))[1][kind] = drawn
+  if not by_trial:
+    return None
+  info, kinds = max(by_trial.values(), key=lambda entry: len(entry[0].expressions))
+  truth = {
+    kind: np.array([(e.onset, e.offset) for e in info.expressions if e.kind == kind])
+    for kind in kinds
+  }
+  figure = figures.plot_kinds_trial(
+    {kind: drawn[0] for kind, drawn in kinds.items()},
+    {kind: drawn[2] for kind, drawn in kinds.items()},
+    {kind: drawn[1] for kind, drawn in kinds.items()},
+    truth,
+    info.fps,
+    title=f"held-out video {info.record.get('video', info.trial)}: "
+    f"{config.spotters[names[0]].title}",
+  )
+  path = out / f"spotting_{trials_lib.trial_stem(info.trial)}.png"
+  figure.savefig(path, dpi=110)
+  figures.plt.close(figure)
+  return path
+
+
+def write_video_report(config, workdir: epath.PathLike, builder, folds: dict[str, dict], out):
+  """The outputs of a run on a video-only dataset (module docstring); their summary."""
+  workdir, out = epath.Path(workdir), epath.Path(out)
+  out.mkdir(parents=True, exist_ok=True)
+  rows = megc_rows(config, folds)
+  if rows:
+    tables.write_table(rows, out, "megc", MEGC_COLUMNS)
+  per_variant = {
+    f"{config.spotters[name].title} ({spotter_kind(config, name)})": {
+      subject: _counts(fold["variants"][name]["total"])
+      for subject, fold in folds.items()
+      if name in fold["variants"]
+    }
+    for name in config.loso.spotters
+  }
+  figure = figures.plot_per_subject_precision(per_variant)
+  figure.savefig(out / "per_subject_precision.png", dpi=110)
+  figures.plt.close(figure)
+  return {
+    "megc": rows,
+    "table3": [],
+    "table2": [],
+    "per_subject": {
+      name: {subject: f["variants"][key]["total"] for subject, f in folds.items()}
+      for key, name in variant_names(config).items()
+      if all(key in f["variants"] for f in folds.values())
+    },
+    "submissions": write_submissions(config, workdir, builder, folds, out),
+    "spotting_figure": str(_kinds_figure(config, workdir, builder, folds, out)),
+  }
+
+
 def write_report(
   config,
   workdir: epath.PathLike,
@@ -214,6 +371,8 @@ def write_report(
   """Writes every table and figure of the module docstring; returns their summary."""
   workdir = epath.Path(workdir)
   out = epath.Path(out or workdir / "results")
+  if not video_inputs.has_ecg(builder):
+    return write_video_report(config, workdir, builder, folds, out)
   out.mkdir(parents=True, exist_ok=True)
   eta, names = config.loso.ccf.eta, variant_names(config)
   table3_names, table2_names = table_names(config)

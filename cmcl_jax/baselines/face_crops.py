@@ -8,8 +8,10 @@ again on the crop itself (SOFTNet's ROIs are placed on them). SOFTNet's authors 
 with dlib's HOG rectangle instead; the landmark box is within a few pixels of it on a
 frontal face (`cmcl_jax.video.landmark_rois`).
 
-`trial_videos(raw_dir)` finds each built trial's video in the raw layout the dataset
-was built from (dataset trial ids are pseudonymised: `<subject id>/<marker>`).
+`TrialVideos(raw_dir)` finds each built trial's video in the raw layout the dataset
+was built from: for `mecg` through `trial_videos` (dataset trial ids are
+pseudonymised: `<subject id>/<marker>`), for `megc` (CAS(ME)², SAMM-LV, CAS(ME)³) the
+frame folder its record names relative to the raw root.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from absl import logging
 
 from cmcl_jax.data import layout as layout_lib
 from cmcl_jax.data import pseudonyms
@@ -77,14 +80,41 @@ def trial_videos(raw_dir: str | os.PathLike) -> dict[str, Path]:
   return {f"{ids.get(t.subject, t.subject)}/{t.marker}": t.video for t in raw.trials}
 
 
-def read_face_crops(video: str | os.PathLike, size: int) -> FaceCrops:
+class TrialVideos:
+  """Built trial (`trials.TrialInfo`) → its video in the raw layout `raw_dir`."""
+
+  def __init__(self, raw_dir: str | os.PathLike):
+    if not raw_dir:
+      raise FileNotFoundError(
+        "data.raw_dir is empty: spotters that read the videos (MDMD, SOFTNet) need the raw "
+        "layout the dataset was built from; set --config.data.raw_dir"
+      )
+    self._root = Path(raw_dir)
+    self._mecg = None  # trial id → video, read on first use
+
+  def __call__(self, info) -> Path:
+    source = info.record.get("source")
+    if source is not None:  # a video-only build names the frame folder
+      return self._root / source
+    if self._mecg is None:
+      self._mecg = trial_videos(self._root)
+    return self._mecg[info.trial]
+
+
+def read_face_crops(video: str | os.PathLike, size: int, fps: float | None = None) -> FaceCrops:
   """Every frame of `video`, grey, cropped by the box of its first face, resized.
+
+  Args:
+    video: a video file or frame folder (`video_io`).
+    size: side of the square crops, pixels.
+    fps: the frame rate of a frame folder without `fps.txt` (CAS(ME)², SAMM-LV and
+      CAS(ME)³ as released), frames/s.
 
   Raises:
     FaceCropError: naming the video, when no face is found in its first
       `SEARCH_SECONDS` or no landmarks on the resized first crop.
   """
-  info = video_io.video_info(video)
+  info = video_io.video_info(video, fps=fps)
   search = max(1, int(round(SEARCH_SECONDS * info.fps)))
   box, first = None, 0
   for first, frame in enumerate(video_io.iter_frames(video, grayscale=True, stop=search)):
@@ -152,6 +182,16 @@ def cached(cache_dir, video: Path, key: list, compute) -> np.ndarray:
   cache_dir.mkdir(parents=True, exist_ok=True)
   np.save(path, array)
   return array
+
+
+def faceless(info, kind: str, error: FaceCropError) -> ScoredTrial:
+  """The `ScoredTrial` of a trial whose video gives no face crop: a flat curve and no
+  intervals (its expressions are missed, counted as false negatives), with a warning
+  naming the video, instead of ending the run."""
+  logging.warning("trial %s: %s; no %s interval is spotted in it", info.trial, error, kind)
+  return ScoredTrial(
+    info, {kind: np.zeros(info.frame_count, np.float32)}, {kind: np.zeros((0, 3), np.int64)}
+  )
 
 
 def scored_at_video_rate(info, kind: str, curve, intervals, step: int) -> ScoredTrial:

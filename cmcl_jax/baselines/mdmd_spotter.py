@@ -8,7 +8,8 @@ spotter's cache folder), its contrast and threshold rule into intervals
 to video frames. The intervals are the candidates as they are; the contrast is the
 curve drawn.
 
-Config entry (`config.spotters.<name>`): `method="mdmd"`, `title`, `kind` ("micro"),
+Config entry (`config.spotters.<name>`): `method="mdmd"`, `title`, `kind` ("micro" or
+"macro"),
 `fps`, `crop_px`, `flow` (`cmcl_jax.video.flow.METHODS`; the baseline's RLOF is not
 available), `p`, and `spotting` (only its fields other than the threshold matter:
 the intervals are MDMD's own).
@@ -33,6 +34,7 @@ class MdmdSpotter:
       raise ValueError(f"spotters.{name}.spotting.choose_threshold: MDMD has its own threshold (p)")
     mdmd.check_kind(settings.kind)
     self.name = name
+    self.kind = settings.kind
     self.spotting = settings.spotting
     self._settings = settings
     self._raw_dir = config.data.raw_dir
@@ -45,15 +47,15 @@ class MdmdSpotter:
     return mdmd.MdmdSettings.for_fps(fps, flow=self._settings.flow, p=self._settings.p)
 
   @functools.cached_property
-  def _videos(self) -> dict:
-    return face_crops.trial_videos(self._raw_dir)
+  def _videos(self) -> face_crops.TrialVideos:
+    return face_crops.TrialVideos(self._raw_dir)
 
-  def _score(self, video, cache_dir, step: int, method: mdmd.MdmdSettings) -> np.ndarray:
+  def _score(self, info, cache_dir, step: int, method: mdmd.MdmdSettings) -> np.ndarray:
     """MDMD's F of every `step`-th frame, cached by everything it depends on."""
-    k = method.k(self._settings.kind)
+    k, video = method.k(self._settings.kind), self._videos(info)
 
     def compute():
-      crops = face_crops.read_face_crops(video, self._settings.crop_px).frames[::step]
+      crops = face_crops.read_face_crops(video, self._settings.crop_px, info.fps).frames[::step]
       return mdmd_features.mdmd_scores(crops, mdmd.fit_k(k, len(crops)), flow=method.flow)
 
     return face_crops.cached(
@@ -61,12 +63,15 @@ class MdmdSpotter:
     )
 
   def score(self, fold, split: str) -> list[ScoredTrial]:
-    videos = self._videos
     kind, out = self._settings.kind, []
     for info in trials_lib.load_trials(fold.builder, split):
       step = face_crops.frame_step(info.fps, self._settings.fps)
       method = self._method(info.fps / step)
-      score = self._score(videos[info.trial], fold.cache_dir, step, method)
+      try:
+        score = self._score(info, fold.cache_dir, step, method)
+      except face_crops.FaceCropError as error:
+        out.append(face_crops.faceless(info, kind, error))
+        continue
       k = mdmd.fit_k(method.k(kind), len(score))
       shortest, longest = method.lengths(kind)
       intervals = mdmd.spot(score, k, method.p, min_frames=shortest, max_frames=longest)

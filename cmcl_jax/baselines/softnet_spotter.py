@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from absl import logging
 
 from cmcl_jax.baselines import face_crops, softnet_features, softnet_labels, softnet_train
 from cmcl_jax.data import trials as trials_lib
@@ -41,6 +42,7 @@ class SoftnetSpotter:
     if settings.epochs < 1 or settings.k < 0:
       raise ValueError(f"spotters.{name}: expected epochs >= 1 and k >= 0 (0: from the data)")
     self.name = name
+    self.kind = settings.kind
     self.spotting = settings.spotting
     self._settings = settings
     self._raw_dir = config.data.raw_dir
@@ -58,15 +60,15 @@ class SoftnetSpotter:
     return np.array(rows, np.int64).reshape(-1, 2)
 
   @functools.cached_property
-  def _videos(self) -> dict:
-    return face_crops.trial_videos(self._raw_dir)
+  def _videos(self) -> face_crops.TrialVideos:
+    return face_crops.TrialVideos(self._raw_dir)
 
-  def _features(self, video, cache_dir, step: int, k: int) -> np.ndarray:
+  def _features(self, info, cache_dir, step: int, k: int) -> np.ndarray:
     """(T' − k, 42, 42, 3) unnormalised features, cached by what they depend on."""
-    settings = self._settings
+    settings, video = self._settings, self._videos(info)
 
     def compute():
-      crops = face_crops.read_face_crops(video, settings.crop_px)
+      crops = face_crops.read_face_crops(video, settings.crop_px, info.fps)
       return softnet_features.frame_features(
         crops.frames[::step], crops.landmarks, k=k, method=settings.flow
       ).astype(np.float16)  # 21 kB a frame in float32; flow pixels need no more
@@ -75,7 +77,6 @@ class SoftnetSpotter:
 
   def fit(self, fold) -> bool:
     infos = trials_lib.load_trials(fold.builder, fold.train_split)
-    videos = self._videos
     steps = {self._step(info) for info in infos}
     if len(steps) != 1:
       raise ValueError(f"spotter {self.name}: training trials at several frame rates {steps}")
@@ -84,9 +85,17 @@ class SoftnetSpotter:
     k = self._settings.k or softnet_labels.k_from_intervals(np.concatenate(truth))
     features, labels = [], []
     for info, intervals in zip(infos, truth):
-      trial = self._features(videos[info.trial], fold.cache_dir, step, k)
+      try:
+        trial = self._features(info, fold.cache_dir, step, k)
+      except face_crops.FaceCropError as error:
+        logging.warning("trial %s: %s; left out of SOFTNet's training", info.trial, error)
+        continue
       features.append(trial)
       labels.append(softnet_labels.pseudo_labels(len(trial) + k, intervals, k))
+    if not features:  # nothing to learn from: every held-out video is then missed
+      logging.warning("spotter %s: no training video gives a face crop; not trained", self.name)
+      self._trained = (None, k, step)
+      return True
     inputs, targets = softnet_train.training_set(
       np.concatenate(features).astype(np.float32),
       np.concatenate(labels),
@@ -102,12 +111,17 @@ class SoftnetSpotter:
     if self._trained is None:
       raise RuntimeError(f"spotter {self.name}: score() before a finished fit()")
     params, k, step = self._trained
-    videos = self._videos
     kind, out = self._settings.kind, []
     for info in trials_lib.load_trials(fold.builder, split):
       if self._step(info) != step:
         raise ValueError(f"trial {info.trial}: {info.fps} Hz, trained at every {step}-th frame")
-      features = self._features(videos[info.trial], fold.cache_dir, step, k)
+      try:
+        if params is None:
+          raise face_crops.FaceCropError("SOFTNet is untrained: no training video gave a face")
+        features = self._features(info, fold.cache_dir, step, k)
+      except face_crops.FaceCropError as error:
+        out.append(face_crops.faceless(info, kind, error))
+        continue
       scores = softnet_train.predict(params, softnet_features.normalize(features))
       frames = len(scores) + k
       intervals = softnet_labels.spot_intervals(scores, k, p=self._settings.p)

@@ -2,8 +2,11 @@
 scoring every window of a trial; one spotter per modality ("video", "ecg", "both").
 
 A window's P(ME) is placed at its centre frame, interpolated to every frame and
-smoothed (`spotting.proposals.score_curve`, σ = `loso.spotting.smoothing_frames`): the
-trial's "micro" score curve.
+smoothed (`spotting.proposals.score_curve`, σ = `smoothing_frames` of its peak rule):
+the trial's score curve of the spotter's `kind`, "micro" by default. A "macro"
+spotter trains on the macro-expression windows of the same dataset (its entry's
+`tfds_config`, e.g. `casme2_macro`, whose label 1 is a macro-expression). On a
+video-only dataset (`megc`) only the video stream trains (`video_inputs`).
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from cmcl_jax.experiment import scoring
+from cmcl_jax.experiment import dataset, scoring, video_inputs
 from cmcl_jax.experiment.spotter import Fold
 from cmcl_jax.models.encoder import MODALITIES
 from cmcl_jax.spotting import proposals
 from cmcl_jax.spotting.candidates import MICRO, ScoredTrial
+from cmcl_jax.spotting.megc import KINDS
 from cmcl_jax.train import inputs, loop
 
 
@@ -25,7 +29,9 @@ class CmclNetSpotter:
   Trains with the config's `data`, `model`, `pretrain`, `finetune`, `checkpoint`
   and `logging` sections under the fold's workdir; peak rule `config.loso.spotting`.
   Its entry's `encoder` fields override `model.encoder` for this spotter (e.g. the
-  paper's fusion). A fused spotter may start from the same fold's single-modality
+  paper's fusion); optional fields: `kind` ("micro" or "macro"), `tfds_config` (the
+  dataset config it trains and scores on, "" for `data.tfds_config`) and `spotting`
+  (its own peak rule instead of `loso.spotting`). A fused spotter may start from the same fold's single-modality
   spotters: `start_from` maps a stream to a spotter run before it (listed before it
   in `loso.spotters`, or finished earlier in the same workdir), `classifier_from`
   the stream whose classifier it starts from
@@ -50,19 +56,26 @@ class CmclNetSpotter:
           f"spotters.{name}.start_from.{stream}={source!r}: list {source!r} before "
           f"{name!r} in loso.spotters {order}; each fold trains it first"
         )
-    spotting = config.loso.spotting
+    kind = settings.get("kind", MICRO)
+    if kind not in KINDS:
+      raise ValueError(f"spotters.{name}.kind={kind!r}: expected one of {KINDS}")
+    spotting, where = settings.get("spotting"), f"spotters.{name}.spotting"
+    if spotting is None:
+      spotting, where = config.loso.spotting, "loso.spotting"
     values = (spotting.threshold, *spotting.threshold_grid)
     if not all(0.0 <= v <= 1.0 for v in values):
       raise ValueError(
-        f"loso.spotting.threshold={spotting.threshold}, threshold_grid="
+        f"{where}.threshold={spotting.threshold}, threshold_grid="
         f"{tuple(spotting.threshold_grid)}: CMCL-Net scores are probabilities; expected 0…1"
       )
     self.name = name
+    self.kind = kind
     self.modality = settings.modality
     self._settings = settings
     self.spotting = spotting
     self._config = config
     self._trained = None  # (parts, params, features) once fitted
+    self._builder = None  # the entry's own dataset config, once opened
 
   def training_config(self, fold: Fold):
     """The experiment config of this spotter's training on `fold`."""
@@ -75,19 +88,46 @@ class CmclNetSpotter:
         stream: f"../{source}" for stream, source in self._settings.start_from.items()
       }
       config.finetune.init_classifier = self._settings.classifier_from
+    config.data.tfds_config = self._settings.get("tfds_config", "") or config.data.tfds_config
     config.data.train_split = fold.train_split
     config.data.eval_split = fold.held_out
     return config
 
+  def builder(self, fold: Fold):
+    """The prepared dataset it trains and scores on: the fold's, or its entry's
+    `tfds_config` of the same dataset, which must have the same subject splits."""
+    tfds_config = self._settings.get("tfds_config", "")
+    if not tfds_config or tfds_config == fold.builder.builder_config.name:
+      return fold.builder
+    if self._builder is not None:
+      return self._builder
+    builder = dataset.open_builder(self._config.data, tfds_config)
+    if sorted(builder.info.splits.keys()) != sorted(fold.builder.info.splits.keys()):
+      raise ValueError(
+        f"spotters.{self.name}.tfds_config={tfds_config!r}: its subject splits "
+        f"{sorted(builder.info.splits.keys())} are not those of data.tfds_config="
+        f"{fold.builder.builder_config.name!r} {sorted(fold.builder.info.splits.keys())}; "
+        "build both from the same raw layout"
+      )
+    self._builder = builder
+    return builder
+
   def fit(self, fold: Fold) -> bool:
     config = self.training_config(fold)
-    features = inputs.input_features(fold.builder, fold.train_split, config.data.feature_norm)
-    data = inputs.mecg_data(config, fold.builder)
-    # The harness scores the held-out windows itself; the loop's own evaluation
-    # would read them all a second time.
-    data["finetune"] = dataclasses.replace(data["finetune"], evaluate=None)
-    fps = inputs.split_fps(fold.builder, fold.train_split)
-    inputs.write_inputs(fold.workdir, fold.builder, features, fps)
+    builder = self.builder(fold)
+    fps = inputs.split_fps(builder, fold.train_split)
+    if video_inputs.has_ecg(builder):
+      features = inputs.input_features(builder, fold.train_split, config.data.feature_norm)
+      data = inputs.mecg_data(config, builder)
+      # The harness scores the held-out windows itself; the loop's own evaluation
+      # would read them all a second time.
+      data["finetune"] = dataclasses.replace(data["finetune"], evaluate=None)
+      inputs.write_inputs(fold.workdir, builder, features, fps)
+    else:
+      features = video_inputs.VideoFeatures()
+      data = video_inputs.video_data(config, builder)
+      spec = builder.builder_config.windows.spec(fps)
+      video_inputs.write_inputs(fold.workdir, builder, spec, fps)
     stages = ("finetune",) if config.finetune.init_from == "streams" else loop.STAGES
     trained = loop.train_and_evaluate(config, fold.workdir, data, stages)
     if any(result.preempted for result in trained.values()):
@@ -103,7 +143,7 @@ class CmclNetSpotter:
     scored = scoring.score_split(
       parts,
       params,
-      fold.builder,
+      self.builder(fold),
       split,
       features=features,
       batch_size=self._config.loso.score_batch_size,
@@ -112,7 +152,7 @@ class CmclNetSpotter:
       ScoredTrial(
         t.info,
         {
-          MICRO: proposals.score_curve(
+          self.kind: proposals.score_curve(
             t.window_starts,
             t.scores,
             t.info.record["spec"]["window_frames"],

@@ -39,6 +39,7 @@ from etils import epath
 from cmcl_jax.data import trials as trials_lib
 from cmcl_jax.experiment import dataset
 from cmcl_jax.experiment import methods
+from cmcl_jax.experiment import video_inputs
 from cmcl_jax.experiment.spotter import Fold, Spotter
 from cmcl_jax.spotting import proposals
 from cmcl_jax.train import config_fields
@@ -112,6 +113,11 @@ def _counts(evaluation) -> dict:
   }
 
 
+def kind_of(spotter: Spotter) -> str:
+  """The expression kind a spotter spots: its `kind`, "micro" when it has none."""
+  return getattr(spotter, "kind", MICRO)
+
+
 def _spot(spotter: Spotter, fold: Fold, config, with_ccf: bool) -> tuple[dict, list[ScoredTrial]]:
   """Fits and evaluates one spotter on one fold: (its result, held-out scores)."""
   if not spotter.fit(fold):
@@ -119,19 +125,21 @@ def _spot(spotter: Spotter, fold: Fold, config, with_ccf: bool) -> tuple[dict, l
       f"fold {fold.held_out}, spotter {spotter.name}: stopped early; rerun the same "
       "command to resume"
     )
-  spotting, ccf = spotter.spotting, config.loso.ccf
+  spotting, ccf, kind = spotter.spotting, config.loso.ccf, kind_of(spotter)
   held_scores = spotter.score(fold, fold.held_out)
   choose = spotting.choose_threshold
   train_scores = spotter.score(fold, fold.train_split) if choose or with_ccf else None
-  threshold = choose_threshold(train_scores, spotting) if choose else spotting.threshold
+  threshold = choose_threshold(train_scores, spotting, kind) if choose else spotting.threshold
   (fold.workdir / SPOTTING_FILE).write_text(
     json.dumps(dict(spotting.to_dict(), threshold=threshold), indent=1)
   )
-  held = candidates_of(held_scores, spotting, threshold)
+  held = candidates_of(held_scores, spotting, threshold, kind)
   result = {
     "threshold": threshold,
     "variants": {spotter.name: _counts(evaluate_candidates(held, None))},
   }
+  if kind != MICRO:  # results of micro spotters stay as they were before kinds
+    result["kind"] = kind
   if with_ccf:
     chosen = choose_eta(
       candidates_of(train_scores, spotting, threshold), tuple(ccf.sweep), allow_off=ccf.choose_off
@@ -302,9 +310,11 @@ def fold_threshold(fold: dict, spotter: str) -> float:
   return fold["thresholds"][spotter]
 
 
-def candidates(workdir: epath.PathLike, builder, folds: dict[str, dict], spotter: str, spotting):
-  """Unfiltered held-out candidates of `spotter` over `folds` (stored scores, each
-  fold's own threshold), fold by fold in subject order."""
+def candidates(
+  workdir: epath.PathLike, builder, folds: dict[str, dict], spotter: str, spotting, kind=MICRO
+):
+  """Unfiltered held-out candidates of `spotter` (of expression `kind`) over `folds`
+  (stored scores, each fold's own threshold), fold by fold in subject order."""
   return [
     trial
     for subject, fold in sorted(folds.items())
@@ -312,7 +322,7 @@ def candidates(workdir: epath.PathLike, builder, folds: dict[str, dict], spotter
       stored_scores(workdir, builder, subject, spotter) or (),
       spotting,
       fold_threshold(fold, spotter),
-      MICRO,
+      kind,
     )
   ]
 
@@ -343,6 +353,12 @@ def run_loso(config, workdir: epath.PathLike) -> dict[str, dict]:
   for name in config.loso.spotters:  # a bad entry fails here, before any training
     proposals.check_settings(
       methods.make_spotter(name, config).spotting, f"spotter {name}: spotting"
+    )
+  if config.loso.ccf.spotters and not video_inputs.has_ecg(builder):
+    raise ValueError(
+      f"loso.ccf.spotters={tuple(config.loso.ccf.spotters)}: {builder.name}/"
+      f"{builder.builder_config.name} has no ECG (video only), and the CCF filters by the "
+      "heart rate; set loso.ccf.spotters=()"
     )
   subjects = dataset.fold_subjects(dataset.dataset_subjects(builder), config.loso.folds)
   results = {}

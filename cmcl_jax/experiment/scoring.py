@@ -73,7 +73,7 @@ def score_split(
     builder_or_dir, split, batch_size=batch_size, features=features, shard_index=0, shard_count=1
   )
   for batch in loader:
-    inputs = {key: batch[key] for key in MODEL_KEYS}
+    inputs = {key: batch[key] for key in MODEL_KEYS if key in batch}  # video-only: flow
     values = np.asarray(probability(params, inputs))
     keep = batch["mask"]
     scores[batch["index"][keep]] = values[keep]

@@ -191,6 +191,23 @@ def find_annotation_file(root: Path, dataset: str) -> Path:
   )
 
 
+def find_dataset(root: str | os.PathLike) -> str:
+  """The dataset whose frames folder (`frame_folders.FRAMES_DIRS`) is under ``root``.
+
+  Raises:
+    LayoutError: none or several of them are.
+  """
+  root = Path(root)
+  found = [d for d in DATASETS if (root / frame_folders.FRAMES_DIRS[d]).is_dir()]
+  if len(found) != 1:
+    expected = ", ".join(f"{frame_folders.FRAMES_DIRS[d]}/ ({TITLES[d]})" for d in DATASETS)
+    raise LayoutError(
+      f"{root}: expected the frames folder of one dataset, one of {expected}; found "
+      f"{[frame_folders.FRAMES_DIRS[d] for d in found] or 'none'}; name the dataset"
+    )
+  return found[0]
+
+
 def discover(
   root: str | os.PathLike,
   dataset: str,
