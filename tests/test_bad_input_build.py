@@ -213,3 +213,17 @@ def test_an_unexpected_error_in_one_trial_is_recorded_not_raised(small_raw, tmp_
   assert record["status"] == "skipped" and record["reason"] == build_trials.TRIAL_ERROR
   assert "ValueError: method: expected one of" in record["message"]
   assert str(trial.video) in record["message"] and "flow.py" in record["message"]
+
+
+def test_a_trial_at_another_frame_rate_is_skipped_naming_both_rates(small_raw, tmp_path):
+  raw, subjects, ids = _copy(small_raw, tmp_path)
+  video = raw / subjects[2]["trials"][1]["video"]
+  _to_frame_folder(video)
+  (video.with_suffix("") / video_io.FPS_FILE).write_text("30")
+  builder = _build(raw, tmp_path / "out", num_workers=1)
+  report = json.loads((Path(builder.data_dir) / "build_report.json").read_text())
+  assert report["skipped_by_reason"] == {build_trials.FPS_MISMATCH: 1}
+  (skip,) = [t for t in report["trials"] if t["status"] == "skipped"]
+  assert skip["trial"] == f"{ids[subjects[2]['subject']]}/{subjects[2]['trials'][1]['marker']}"
+  assert "30 fps, but the dataset's other trials are at 150 fps" in skip["message"]
+  assert builder.info.splits[ids[subjects[2]["subject"]]].num_examples == WINDOWS_PER_TRIAL

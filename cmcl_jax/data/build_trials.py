@@ -16,6 +16,7 @@ and the line that raised it) and the build goes on with the other trials.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import traceback
@@ -101,4 +102,41 @@ def _failed(
   )
   return window_examples.skipped(
     task.trial, task.trial_id, task.subject_id, TRIAL_ERROR, message, scrub, task.fps
+  )
+
+
+FPS_MISMATCH = "fps_mismatch"
+FPS_TOLERANCE = 0.01
+"""Largest relative difference of a trial's frame rate from the dataset's."""
+
+
+def off_rate_tasks(
+  tasks: list[window_examples.TrialTask],
+) -> tuple[float | None, list[window_examples.TrialTask]]:
+  """The dataset's frame rate (the most common one) and the tasks at another rate.
+
+  Windows are cut in frames (`windows.WindowSpec`), so a trial at another frame rate
+  would get windows of another length in seconds; the builder skips it
+  (`FPS_MISMATCH`). Ties between rates go to the higher count, then the lower rate.
+  """
+  if not tasks:
+    return None, []
+  counts = collections.Counter(round(task.fps, 2) for task in tasks)
+  rate = min(counts, key=lambda fps: (-counts[fps], fps))
+  off = [task for task in tasks if abs(task.fps - rate) > FPS_TOLERANCE * rate]
+  return rate, off
+
+
+def skipped_off_rate(
+  task: window_examples.TrialTask, rate: float, scrub
+) -> window_examples.TrialResult:
+  """The skipped result of a trial at another frame rate than the dataset's `rate`."""
+  message = (
+    f"{task.trial.video}: {task.fps:g} fps, but the dataset's other trials are at {rate:g} "
+    f"fps; windows are cut in frames ({task.spec.window_frames} frames = "
+    f"{task.spec.window_frames / rate:g} s at {rate:g} fps), so this trial's would last "
+    f"{task.spec.window_frames / task.fps:g} s. Re-encode it at {rate:g} fps to use it"
+  )
+  return window_examples.skipped(
+    task.trial, task.trial_id, task.subject_id, FPS_MISMATCH, message, scrub, task.fps
   )

@@ -218,6 +218,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       candidates[subject].append(
         window_examples.TrialTask(trial, trial_id, subject, info.frame_count, info.fps, spec)
       )
+    rate, off_rate = build_trials.off_rate_tasks([t for ts in candidates.values() for t in ts])
+    for task in off_rate:
+      build_trials.write_trial(data_dir, build_trials.skipped_off_rate(task, rate, names.scrub))
+      candidates[task.subject_id].remove(task)
+      if not candidates[task.subject_id]:
+        del candidates[task.subject_id]
     self._runner = _TrialRunner(self._num_workers, data_dir, names.scrub)
     tasks = self._runner.check(candidates)
     records = trials_lib.read_records(data_dir)
