@@ -64,8 +64,13 @@ class FaceModel:
 
 
 def make_face(height: int, width: int, rng: np.random.Generator) -> FaceModel:
-  """Draws a random subject's neutral face and its action-unit motion fields."""
-  face_w, face_h = 0.6 * width, 0.78 * height
+  """Draws a random subject's neutral face and its action-unit motion fields.
+
+  The face spans 0.78 of the height and 0.6 of the width, the width taken at most
+  4/3 of the height: in wider frames (SAMM-LV's 2040×1088) it keeps a face's
+  proportions and background fills the sides.
+  """
+  face_w, face_h = 0.6 * min(width, height * 4 / 3), 0.78 * height
   centre = (width / 2 + rng.uniform(-0.03, 0.03) * width, 0.5 * height)
   skin = np.array([rng.uniform(120, 170), rng.uniform(140, 185), rng.uniform(175, 225)])
 

@@ -28,9 +28,9 @@ dataset's and ``frame_width / frame_height`` its aspect (within 1 %): the sizes 
 be smaller than released. `preset(dataset, "tiny")`: 2 subjects × 2 videos × 8 s at
 128×96 (CAS(ME)²), 120×64 (SAMM-LV, ≈ 1/17 of 2040×1088), 128×72 (CAS(ME)³), written
 in seconds; ``"demo"``: 4 × 3 × 30 s at 320×240, 240×128, 320×180 (20–80 s to write
-on 2 cores); ``"stress"``: the released frame sizes (hours for SAMM-LV). The face is
-drawn to fill the frame (`faces.make_face`), so in SAMM-LV's wide frames it is wider
-than a real face; OpenCV's Haar cascade still finds it. None of the quirks of the real
+on 2 cores); ``"stress"``: the released frame sizes (hours for SAMM-LV). The face keeps
+a face's proportions in every frame shape (`faces.make_face`: in SAMM-LV's wide frames
+background fills the sides). None of the quirks of the real
 spreadsheets is planted.
 
 Example::
