@@ -75,6 +75,10 @@ def main(argv):
   out = cli.output_folder("out", _OUT.value)
   if not (math.isfinite(_ETA.value) and _ETA.value > 0):
     raise app.UsageError(f"--eta={_ETA.value}: the CCF factor must be a number > 0")
+  if _THRESHOLD.value is not None and not 0.0 <= _THRESHOLD.value <= 1.0:
+    raise app.UsageError(
+      f"--threshold={_THRESHOLD.value}: the score is a probability; expected 0…1"
+    )
   cli.input_path("ecg", _ECG.value)
   try:  # the video's header, before the model is loaded
     video_io.video_info(cli.input_path("video", _VIDEO.value))

@@ -218,6 +218,7 @@ def _session_layout(tmp_path):
     "inspect_raw_rate",
     "synthesize_foreign_folder",
     "spot_trial_unreadable_video",
+    "spot_trial_threshold",
     "build_mecg_manual_dir",
   ],
 )
@@ -246,6 +247,11 @@ def test_bad_command_line_input_is_a_clear_error(case, tmp_path):
       "experiments.spot_trial",
       [f"--video={not_a_video}", f"--ecg={ecg}", "--checkpoint=nowhere"],
       f"{not_a_video}: OpenCV cannot open this video",
+    ),
+    "spot_trial_threshold": (
+      "experiments.spot_trial",
+      [f"--video={not_a_video}", f"--ecg={ecg}", "--checkpoint=nowhere", "--threshold=5"],
+      "--threshold=5.0: the score is a probability; expected 0…1",
     ),
     "build_mecg_manual_dir": (
       "experiments.build_mecg",
