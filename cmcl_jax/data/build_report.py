@@ -135,6 +135,24 @@ def build_report(
     **header,
     "coding_file": raw.coding_file.name,
     "totals": totals,
+    **split_summary(records, splits, skipped, left_out),
+    "trials": [
+      {k: v for k, v in r.items() if k not in ("expressions", "feature_sum", "feature_sumsq")}
+      for r in trials
+    ],
+    "expressions": expressions,
+    "layout_problems": problems,
+    "coding_findings": {
+      "counts": coding_checks.summarize_findings(raw.findings),
+      "items": findings,
+    },
+  }
+
+
+def split_summary(records: dict[str, dict], splits, skipped: list[dict], left_out: dict) -> dict:
+  """The report's "skipped_by_reason", "splits" (trials, windows, ME windows per split)
+  and "subjects_left_out" (each left-out subject's trials with their reasons)."""
+  return {
     "skipped_by_reason": dict(collections.Counter(r["reason"] for r in skipped)),
     "splits": {
       name: {
@@ -147,20 +165,10 @@ def build_report(
     "subjects_left_out": [
       {
         "subject": subject,
-        "trials": [{k: r[k] for k in ("trial", "video", "reason", "message")} for r in skipped],
+        "trials": [{k: r[k] for k in ("trial", "video", "reason", "message")} for r in rows],
       }
-      for subject, skipped in left_out.items()
+      for subject, rows in left_out.items()
     ],
-    "trials": [
-      {k: v for k, v in r.items() if k not in ("expressions", "feature_sum", "feature_sumsq")}
-      for r in trials
-    ],
-    "expressions": expressions,
-    "layout_problems": problems,
-    "coding_findings": {
-      "counts": coding_checks.summarize_findings(raw.findings),
-      "items": findings,
-    },
   }
 
 

@@ -190,7 +190,7 @@ def trial_examples(task: TrialTask, scrub: Callable[[str], str] = str) -> TrialR
   try:
     starts = _check_length(task)
     signals = _trial_signals(task, starts)
-    flows, track = _window_flows(task, starts)
+    flows, track = window_flows(task, starts)
   except TrialSkipped as e:
     return skipped(task.trial, task.trial_id, task.subject_id, e.code, str(e), scrub, task.fps)
 
@@ -364,7 +364,7 @@ def _trial_signals(task: TrialTask, starts: np.ndarray) -> dict:
   }
 
 
-def _window_flows(task: TrialTask, starts: np.ndarray):
+def window_flows(task: TrialTask, starts: np.ndarray):
   """(K, T, S, S, 2) float16 flow clips of the windows, and the trial's `FaceTrack`.
 
   Two passes over the video: the face track (Haar on a few frames per second), then

@@ -109,22 +109,7 @@ def build_report(
     "dataset": raw.dataset,
     "coding_file": raw.annotations.path.name,
     "totals": totals,
-    "skipped_by_reason": dict(collections.Counter(r["reason"] for r in skipped)),
-    "splits": {
-      name: {
-        "trials": len(ids),
-        "windows": sum(records[t]["num_windows"] for t in ids),
-        "me_windows": sum(records[t]["me_windows"] for t in ids),
-      }
-      for name, ids in splits.items()
-    },
-    "subjects_left_out": [
-      {
-        "subject": subject,
-        "trials": [{k: r[k] for k in ("trial", "video", "reason", "message")} for r in rows],
-      }
-      for subject, rows in left_out.items()
-    ],
+    **mecg_report.split_summary(records, splits, skipped, left_out),
     "trials": [{k: v for k, v in r.items() if k != "expressions"} for r in trials],
     "expressions": expressions,
     "layout_problems": [

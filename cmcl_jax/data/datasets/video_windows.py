@@ -205,7 +205,7 @@ def check_task(task: VideoTask) -> window_examples.TrialResult | None:
 
 
 class _FlowSource:
-  """What `window_examples._window_flows` reads of an MECG trial: its video."""
+  """What `window_examples.window_flows` reads of an MECG trial: its video."""
 
   def __init__(self, video):
     self.video = video
@@ -228,7 +228,7 @@ def video_examples(task: VideoTask) -> window_examples.TrialResult:
   )
   try:
     # The `mecg` build's face track and flow clips; they read only the video.
-    flows, track = window_examples._window_flows(flow_task, starts)  # noqa: SLF001
+    flows, track = window_examples.window_flows(flow_task, starts)
   except window_examples.TrialSkipped as e:
     return skipped(task, e.code, str(e))
   truth = intervals(trial)

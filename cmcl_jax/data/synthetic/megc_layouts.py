@@ -55,7 +55,7 @@ from cmcl_jax.data.datasets import frame_folders
 from cmcl_jax.data.datasets.annotations import TITLES
 from cmcl_jax.data.datasets.layouts import RELEASE_NAMES
 from cmcl_jax.data.synthetic import faces, megc_sheets, schedule
-from cmcl_jax.data.synthetic.config import SCHEDULE_MARGIN_S, SyntheticConfig
+from cmcl_jax.data.synthetic.config import SyntheticConfig
 
 GENERATOR = "cmcl_jax.data.synthetic.megc_layouts"
 GROUND_TRUTH_NAME = "ground_truth.json"
@@ -220,16 +220,6 @@ def _check_config(dataset: str, config: SyntheticConfig) -> None:
       f"frame_width={config.frame_width}, frame_height={config.frame_height} (aspect "
       f"{aspect:.3f}): {title} frames are {width}×{height} (aspect {width / height:.3f}); "
       "expected that aspect at any size"
-    )
-  longest = max(
-    config.micro_duration_s[1] if config.micro_per_trial else 0.0,
-    config.macro_duration_s[1] if config.macro_per_trial else 0.0,
-  )
-  if config.trial_seconds < longest + 2 * SCHEDULE_MARGIN_S:
-    raise ValueError(
-      f"trial_seconds={config.trial_seconds:g}: expected ≥ {longest + 2 * SCHEDULE_MARGIN_S:g} "
-      f"s, the longest expression (micro/macro_duration_s) and {SCHEDULE_MARGIN_S:g} s at "
-      "each end of the video, where `schedule` plants none"
     )
   if config.trials_per_subject > spec.max_videos:
     raise ValueError(
