@@ -12,6 +12,7 @@ Not part of the library (`torch` is only in the `dev` extra).
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -75,6 +76,44 @@ class TemporalBlock(nn.Module):
     return F.gelu(x + self.norm2(self.conv2(h)))
 
 
+class ECGBackbone(nn.Module):
+  """Stem Conv1d, dilated residual blocks, hand-made features added: (B, C, L)."""
+
+  def __init__(self, e):
+    super().__init__()
+    self.stem = nn.Conv1d(1, e["ecg_channels"], 7, padding="same")
+    self.blocks = nn.Sequential(
+      *[TemporalBlock(e["ecg_channels"], e["ecg_kernel_size"], d) for d in e["ecg_dilations"]]
+    )
+    self.feature_projection = nn.Linear(e["ecg_num_features"], e["ecg_channels"])
+
+  def forward(self, ecg, features):
+    y = self.blocks(self.stem(ecg.transpose(1, 2)))
+    return y + self.feature_projection(features)[:, :, None]
+
+
+class Tokens(nn.Module):
+  """Linear projection of flattened patches plus a learned position table."""
+
+  def __init__(self, patch_dim: int, tokens: int, dim: int):
+    super().__init__()
+    self.projection = nn.Linear(patch_dim, dim)
+    self.table = nn.Parameter(0.02 * torch.randn(tokens, dim))
+
+  def forward(self, patches):
+    return self.projection(patches) + self.table
+
+
+class MLP(nn.Module):
+  def __init__(self, dim: int, hidden: int, dropout: float):
+    super().__init__()
+    self.hidden, self.output = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
+    self.dropout = nn.Dropout(dropout)
+
+  def forward(self, x):
+    return self.dropout(self.output(self.dropout(F.gelu(self.hidden(x)))))
+
+
 class CrossAttention(nn.Module):
   def __init__(self, dim: int, heads: int, dropout: float):
     super().__init__()
@@ -96,29 +135,51 @@ class CrossAttention(nn.Module):
 
 
 class StreamLayer(nn.Module):
-  """Pre-norm cross-attention (queries from this stream) + MLP, with residuals."""
+  """One stream layer, queries from this stream (`query_from="own"`).
 
-  def __init__(self, dim: int, heads: int, mlp_ratio: float, dropout: float):
+  fusion_layer "cross": x + CrossAttention(LN(x), context), then the MLP;
+  "gated": x + SelfAttention(LN(x)), x + tanh(g)·CrossAttention(LN'(x), context)
+  with g starting at 0, then the MLP — as `cmcl_jax.models.stream.StreamLayer`.
+  """
+
+  def __init__(self, dim: int, heads: int, mlp_ratio: float, dropout: float, gated: bool):
     super().__init__()
+    self.gated = gated
     self.norm_attn = nn.LayerNorm(dim, eps=1e-6)
     self.attention = CrossAttention(dim, heads, dropout)
+    if gated:
+      self.norm_cross = nn.LayerNorm(dim, eps=1e-6)
+      self.cross_attention = CrossAttention(dim, heads, dropout)
+      self.cross_gate = nn.Parameter(torch.zeros(()))
     self.norm_mlp = nn.LayerNorm(dim, eps=1e-6)
-    hidden = int(dim * mlp_ratio)
-    self.mlp = nn.Sequential(
-      nn.Linear(dim, hidden),
-      nn.GELU(),
-      nn.Dropout(dropout),
-      nn.Linear(hidden, dim),
-      nn.Dropout(dropout),
-    )
+    self.mlp = MLP(dim, int(dim * mlp_ratio), dropout)
 
   def forward(self, x, context):
-    x = x + self.attention(self.norm_attn(x), context)
+    if self.gated:
+      h = self.norm_attn(x)
+      x = x + self.attention(h, h)
+      x = x + torch.tanh(self.cross_gate) * self.cross_attention(self.norm_cross(x), context)
+    else:
+      x = x + self.attention(self.norm_attn(x), context)
     return x + self.mlp(self.norm_mlp(x))
 
 
+class Head(nn.Module):
+  """Linear → GELU → (dropout) → Linear, the JAX heads' `hidden` / `output`."""
+
+  def __init__(self, in_dim: int, hidden: int, out_dim: int, dropout: float = 0.0):
+    super().__init__()
+    self.hidden, self.output = nn.Linear(in_dim, hidden), nn.Linear(hidden, out_dim)
+    self.dropout = nn.Dropout(dropout)
+
+  def forward(self, x):
+    return self.output(self.dropout(F.gelu(self.hidden(x))))
+
+
 class TorchCMCLNet(nn.Module):
-  """CMCL-Net from a `model_config(...)` (modality "both", query_from "own", concat)."""
+  """CMCL-Net from a `model_config(...)`: modality "both", query_from "own", concat
+  fusion, fusion_layer "cross" or "gated". Submodules carry the JAX model's names
+  (`load_jax_params`)."""
 
   def __init__(self, config):
     super().__init__()
@@ -147,34 +208,27 @@ class TorchCMCLNet(nn.Module):
     self.tubelet = tuple(e["video_tubelet"])
     dim, channels = e["dim"], e["video_channels"][-1]
     video_tokens = math.prod(n // p for n, p in zip(shape, self.tubelet))
-    self.video_embed = nn.Linear(math.prod(self.tubelet) * channels, dim)
-    self.video_position = nn.Parameter(0.02 * torch.randn(video_tokens, dim))
-    self.ecg_stem = nn.Conv1d(1, e["ecg_channels"], 7, padding="same")
-    self.ecg_blocks = nn.Sequential(
-      *[TemporalBlock(e["ecg_channels"], e["ecg_kernel_size"], d) for d in e["ecg_dilations"]]
-    )
-    self.feature_projection = nn.Linear(e["ecg_num_features"], e["ecg_channels"])
+    self.video_embed = Tokens(math.prod(self.tubelet) * channels, video_tokens, dim)
+    self.ecg_backbone = ECGBackbone(e)
     self.ecg_patch = e["ecg_patch"]
-    self.ecg_embed = nn.Linear(self.ecg_patch * e["ecg_channels"], dim)
-    self.ecg_position = nn.Parameter(0.02 * torch.randn(e["ecg_length"] // self.ecg_patch, dim))
+    self.ecg_embed = Tokens(
+      self.ecg_patch * e["ecg_channels"], e["ecg_length"] // self.ecg_patch, dim
+    )
+    gated = e.get("fusion_layer", "cross") == "gated"
 
     def layers():
       return nn.ModuleList(
-        [StreamLayer(dim, e["num_heads"], e["mlp_ratio"], e["dropout"]) for _ in range(e["depth"])]
+        [
+          StreamLayer(dim, e["num_heads"], e["mlp_ratio"], e["dropout"], gated)
+          for _ in range(e["depth"])
+        ]
       )
 
     self.video_layers, self.ecg_layers = layers(), layers()
     self.video_norm, self.ecg_norm = nn.LayerNorm(dim, eps=1e-6), nn.LayerNorm(dim, eps=1e-6)
-    self.projection_head = nn.Sequential(
-      nn.Linear(2 * dim, h["projection_hidden_dim"]),
-      nn.GELU(),
-      nn.Linear(h["projection_hidden_dim"], h["projection_dim"]),
-    )
-    self.classifier = nn.Sequential(
-      nn.Linear(2 * dim, h["classifier_hidden_dim"]),
-      nn.GELU(),
-      nn.Dropout(h["classifier_dropout"]),
-      nn.Linear(h["classifier_hidden_dim"], h.get("num_classes", 2)),
+    self.projection_head = Head(2 * dim, h["projection_hidden_dim"], h["projection_dim"])
+    self.classifier = Head(
+      2 * dim, h["classifier_hidden_dim"], h.get("num_classes", 2), h["classifier_dropout"]
     )
 
   def encode(self, batch):
@@ -183,12 +237,9 @@ class TorchCMCLNet(nn.Module):
     b, c, t, hh, ww = x.shape
     pt, ph, pw = self.tubelet
     x = x.reshape(b, c, t // pt, pt, hh // ph, ph, ww // pw, pw)
-    x = x.permute(0, 2, 4, 6, 3, 5, 7, 1).reshape(b, -1, pt * ph * pw * c)
-    video = self.video_embed(x) + self.video_position
-    y = self.ecg_blocks(self.ecg_stem(batch["ecg"].transpose(1, 2)))  # (B, C, L)
-    y = y + self.feature_projection(batch["ecg_features"])[:, :, None]
-    y = y.transpose(1, 2).reshape(b, -1, self.ecg_patch * y.shape[1])
-    ecg = self.ecg_embed(y) + self.ecg_position
+    video = self.video_embed(x.permute(0, 2, 4, 6, 3, 5, 7, 1).reshape(b, -1, pt * ph * pw * c))
+    y = self.ecg_backbone(batch["ecg"], batch["ecg_features"])  # (B, C, L)
+    ecg = self.ecg_embed(y.transpose(1, 2).reshape(b, -1, self.ecg_patch * y.shape[1]))
     for video_layer, ecg_layer in zip(self.video_layers, self.ecg_layers):
       video_context, ecg_context = ecg_layer.norm_attn(ecg), video_layer.norm_attn(video)
       video, ecg = video_layer(video, video_context), ecg_layer(ecg, ecg_context)
@@ -199,6 +250,49 @@ class TorchCMCLNet(nn.Module):
 
   def classify(self, batch):
     return self.classifier(self.encode(batch))
+
+
+def _torch_name(jax_path: str) -> str:
+  """The state-dict key of a `CMCLNet` parameter path (e.g.
+  "encoder.video_backbone.stages.0.conv.kernel" → "video_backbone.0.conv.weight")."""
+  name = jax_path.removeprefix("encoder.")
+  for jax_part, torch_part in (
+    ("video_backbone.stages.", "video_backbone."),
+    ("position.table", "table"),
+    (".kernel", ".weight"),
+    (".scale", ".weight"),
+  ):
+    name = name.replace(jax_part, torch_part)
+  return name
+
+
+def load_jax_params(model: TorchCMCLNet, params) -> None:
+  """Copies a JAX `CMCLNet`'s parameters (`nnx.State`) into the twin, in place.
+
+  Kernels change layout: Linear (in, out) → (out, in); Conv (k…, C_in, C_out) →
+  (C_out, C_in, k…); position tables (N, dim) stay as they are. Every twin parameter must be set exactly once.
+  """
+  from flax import nnx  # the twin loads JAX weights only for the equivalence check
+
+  own = model.state_dict()
+  loaded = set()
+  for path, value in nnx.to_flat_state(params):
+    array = torch.from_numpy(np.array(value[...], dtype=np.float32))
+    jax_path = ".".join(map(str, path))
+    name = _torch_name(jax_path)
+    if name not in own:
+      raise KeyError(f"the PyTorch twin has no parameter for {jax_path} ({name})")
+    if jax_path.endswith(".kernel") and array.ndim >= 3:
+      array = array.permute(array.ndim - 1, array.ndim - 2, *range(array.ndim - 2))
+    elif jax_path.endswith(".kernel"):
+      array = array.T
+    if tuple(array.shape) != tuple(own[name].shape):
+      raise ValueError(f"{name}: JAX {tuple(array.shape)} vs PyTorch {tuple(own[name].shape)}")
+    own[name].copy_(array)
+    loaded.add(name)
+  missing = sorted(set(dict(model.named_parameters())) - loaded)
+  if missing:
+    raise KeyError(f"JAX parameters did not set the twin's {missing}")
 
 
 def batch_hard_triplet_loss(embeddings, labels, margin: float, anchor_mask):

@@ -1,7 +1,10 @@
 """Helpers shared by the convolutional backbones."""
 
+import itertools
 import math
+from collections.abc import Sequence
 
+import jax
 import jax.numpy as jnp
 from flax import nnx
 
@@ -25,3 +28,40 @@ def conv_kernel_init(base=nnx.initializers.lecun_normal()):
 def group_count(channels: int, max_groups: int = 8) -> int:
   """GroupNorm groups for `channels`: the largest divisor not above `max_groups`."""
   return math.gcd(channels, max_groups)
+
+
+CONV_IMPLEMENTATIONS = ("xla", "patches")
+
+
+def same_padding(size: int, kernel: int, stride: int) -> tuple[tuple[int, int], int]:
+  """("SAME" (low, high) padding, output length) of one axis, as XLA pads it."""
+  out = -(-size // stride)
+  total = max((out - 1) * stride + kernel - size, 0)
+  return (total // 2, total - total // 2), out
+
+
+def conv3d_as_matmul(x: jax.Array, kernel: jax.Array, strides: Sequence[int]) -> jax.Array:
+  """A "SAME" 3-D convolution written as gather-patches-then-matmul (im2col).
+
+  Args:
+    x: (B, T, H, W, C_in).
+    kernel: (kt, kh, kw, C_in, C_out), the layout of `nnx.Conv`'s kernel.
+    strides: (st, sh, sw).
+
+  Returns:
+    (B, T', H', W', C_out) with T' = ⌈T / st⌉ etc., equal to `nnx.Conv(padding="SAME",
+    use_bias=False)` up to float rounding. On CPU, XLA runs the few-channel
+    convolutions of the video backbone (and the weight gradient of a strided one)
+    far below its matmul rate; the (B·T'·H'·W', kt·kh·kw·C_in) patch matrix times
+    the kernel runs near it, at the cost of holding the patch matrix in memory.
+  """
+  kernel_shape = kernel.shape[:3]
+  pads, outs = zip(*(same_padding(n, k, s) for n, k, s in zip(x.shape[1:4], kernel_shape, strides)))
+  padded = jnp.pad(x, ((0, 0), *pads, (0, 0)))
+  patches = [
+    padded[:, dt : dt + (outs[0] - 1) * strides[0] + 1 : strides[0],
+           dh : dh + (outs[1] - 1) * strides[1] + 1 : strides[1],
+           dw : dw + (outs[2] - 1) * strides[2] + 1 : strides[2], :]
+    for dt, dh, dw in itertools.product(*(range(k) for k in kernel_shape))
+  ]  # fmt: skip
+  return jnp.concatenate(patches, axis=-1) @ kernel.reshape(-1, kernel.shape[-1])

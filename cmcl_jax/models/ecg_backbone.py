@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from cmcl_jax.models.conv_utils import conv_kernel_init, group_count
+from cmcl_jax.models.norms import GroupNorm
 
 
 class TemporalBlock(nnx.Module):
@@ -47,7 +48,7 @@ class TemporalBlock(nnx.Module):
       )
 
     def norm():
-      return nnx.GroupNorm(
+      return GroupNorm(
         channels,
         num_groups=group_count(channels),
         dtype=dtype,

@@ -40,8 +40,9 @@ class CrossModalEncoder(nnx.Module):
       paper) or "gated" (self-attention plus a tanh-gated cross-attention whose gate
       starts at 0, so the fused encoder starts as two single-modality ones).
     flow_shape: (T, H, W) of the optical-flow clips.
-    video_channels, video_strides, video_kernel_size, channel_reduction: the
-      `VideoBackbone`.
+    video_channels, video_strides, video_kernel_size, channel_reduction,
+      video_conv: the `VideoBackbone` (video_conv is its `conv_implementation`,
+      "xla" or "patches").
     video_tubelet: (pt, ph, pw) tubelet over the backbone's feature map.
     ecg_length: L, ECG samples per window.
     ecg_num_features: F, hand-made ECG features per window.
@@ -52,7 +53,7 @@ class CrossModalEncoder(nnx.Module):
       (e.g. 500 samples → 64 tokens of 8, to match 64 video tokens for
       query_from="other").
     dim, depth, num_heads, mlp_ratio, dropout: the stream layers.
-    attention_implementation: "fused" or "reference".
+    attention_implementation: "fused", "reference" or "matmul" (`CrossAttentionBlock`).
     pos_embedding: "learned", "sinusoidal" or "none", for both streams.
     dtype: compute dtype (e.g. jnp.bfloat16); param_dtype: parameter dtype.
 
@@ -71,6 +72,7 @@ class CrossModalEncoder(nnx.Module):
     video_strides: Sequence[Sequence[int]] = ((1, 2, 2), (2, 2, 2), (1, 1, 1)),
     video_kernel_size: Sequence[int] = (3, 3, 3),
     channel_reduction: int = 4,
+    video_conv: str = "xla",
     video_tubelet: Sequence[int] = (1, 2, 2),
     ecg_length: int = 500,
     ecg_num_features: int = 7,
@@ -130,6 +132,7 @@ class CrossModalEncoder(nnx.Module):
         video_strides,
         kernel_size=video_kernel_size,
         channel_reduction=channel_reduction,
+        conv_implementation=video_conv,
         **common,
       )
       *feature_grid, feature_channels = self.video_backbone.output_shape

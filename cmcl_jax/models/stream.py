@@ -43,7 +43,8 @@ class StreamLayer(nnx.Module):
       stream's residual, so both streams need the same token count.
     mlp_ratio: MLP hidden width / dim.
     dropout: dropout rate in attention output and MLP.
-    attention_implementation: "fused" or "reference" (see `CrossAttentionBlock`).
+    attention_implementation: "fused", "reference" or "matmul" (see
+      `CrossAttentionBlock`).
     fusion_layer: "cross" (the attention reads the other stream) or "gated"
       (self-attention, then gated cross-attention; module docstring).
     cross_modal: whether the layer will be given the other stream's tokens; a

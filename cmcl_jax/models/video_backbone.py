@@ -13,7 +13,13 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from cmcl_jax.models.conv_utils import conv_kernel_init, group_count
+from cmcl_jax.models.conv_utils import (
+  CONV_IMPLEMENTATIONS,
+  conv3d_as_matmul,
+  conv_kernel_init,
+  group_count,
+)
+from cmcl_jax.models.norms import GroupNorm
 
 
 class ChannelAttention(nnx.Module):
@@ -60,10 +66,12 @@ class _ConvStage(nnx.Module):
     reduction,
     *,
     pool_first,
+    conv_implementation,
     rngs,
     dtype,
     param_dtype,
   ):
+    self.conv_implementation = conv_implementation
     self.pool = stride if pool_first and any(s > 1 for s in stride) else None
     self.conv = nnx.Conv(
       in_channels,
@@ -77,7 +85,7 @@ class _ConvStage(nnx.Module):
       param_dtype=param_dtype,
       rngs=rngs,
     )
-    self.norm = nnx.GroupNorm(
+    self.norm = GroupNorm(
       out_channels,
       num_groups=group_count(out_channels),
       dtype=dtype,
@@ -91,7 +99,12 @@ class _ConvStage(nnx.Module):
   def __call__(self, x):
     if self.pool is not None:
       x = nnx.avg_pool(x, self.pool, self.pool, padding="SAME", count_include_pad=False)
-    return self.attention(jax.nn.gelu(self.norm(self.conv(x)), approximate=False))
+    if self.conv_implementation == "patches":
+      kernel = self.conv.kernel[...].astype(self.conv.dtype or x.dtype)
+      x = conv3d_as_matmul(x.astype(kernel.dtype), kernel, self.conv.strides)
+    else:
+      x = self.conv(x)
+    return self.attention(jax.nn.gelu(self.norm(x), approximate=False))
 
 
 class VideoBackbone(nnx.Module):
@@ -105,6 +118,10 @@ class VideoBackbone(nnx.Module):
     kernel_size: (kt, kh, kw) of every convolution.
     channel_reduction: squeeze-excitation bottleneck factor.
     in_channels: 2 for (dx, dy) optical flow.
+    conv_implementation: "xla" (`nnx.Conv`, XLA's convolution: GPU, TPU) or
+      "patches" (the same convolution as patches × kernel matmul,
+      `conv_utils.conv3d_as_matmul`: 1.4–6× faster forward + backward on CPU);
+      the parameters are the same either way.
 
   Call: flow (B, T, H, W, in_channels) float32, pixels per frame →
   feature map (B, T', H', W', channels[-1]), with `output_shape` = (T', H', W', C).
@@ -119,6 +136,7 @@ class VideoBackbone(nnx.Module):
     kernel_size: Sequence[int] = (3, 3, 3),
     channel_reduction: int = 4,
     in_channels: int = 2,
+    conv_implementation: str = "xla",
     rngs: nnx.Rngs,
     dtype=None,
     param_dtype=jnp.float32,
@@ -130,6 +148,10 @@ class VideoBackbone(nnx.Module):
     if len(strides) != len(channels) or any(len(s) != 3 for s in strides):
       raise ValueError(
         f"need one (st, sh, sw) stride per stage: {len(channels)} stages, strides {strides}"
+      )
+    if conv_implementation not in CONV_IMPLEMENTATIONS:
+      raise ValueError(
+        f"conv_implementation must be one of {CONV_IMPLEMENTATIONS}, got {conv_implementation!r}"
       )
     self.input_shape = input_shape
     self.in_channels = in_channels
@@ -145,6 +167,7 @@ class VideoBackbone(nnx.Module):
           stride,
           channel_reduction,
           pool_first=index > 0,
+          conv_implementation=conv_implementation,
           rngs=rngs,
           dtype=dtype,
           param_dtype=param_dtype,
