@@ -1,6 +1,7 @@
 """Cost of heart rate + HR slope on a long ECG, next to NeuroKit2's ecg_process.
 
-    python -m benchmarks.ecg_heart_rate                # ~2.5 min on 2 cores
+    python -m benchmarks.ecg_heart_rate                # ~6 min on 2 cores (ecg_process)
+    python -m benchmarks.ecg_heart_rate --skip-neurokit  # ~15 s
     python -m benchmarks.ecg_heart_rate --minutes 10 --repeats 3
 
 Simulates one recording with :func:`cmcl_jax.ecg.simulate_ecg` (1 kHz by default,
@@ -10,7 +11,8 @@ premature beats a minute), then times, each the median of ``--repeats`` runs:
 * ``signal_problems`` alone (NaN / flat / saturation scan);
 * ``heart_rate`` end to end: R-peaks, beat rejection, HR and HRS at every video frame
   (150 fps);
-* ``neurokit2.ecg_process`` on the same signal, the all-in-one call it replaces.
+* ``neurokit2.ecg_process`` on the same signal, the all-in-one call it replaces
+  (``--skip-neurokit`` leaves it out: nearly all of the run time).
 
 Also prints the accuracy against the planted beats: R-peak sensitivity and PPV (10 ms
 tolerance, beats more than 1 s from either end) and the HR error on good-quality frames
@@ -62,6 +64,9 @@ def main() -> None:
   parser.add_argument("--sampling-rate", type=float, default=1000.0, help="Hz")
   parser.add_argument("--repeats", type=int, default=5, help="runs per timing (median)")
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument(
+    "--skip-neurokit", action="store_true", help="do not time neurokit2.ecg_process"
+  )
   args = parser.parse_args()
 
   rng = np.random.default_rng(args.seed)
@@ -74,8 +79,12 @@ def main() -> None:
     lambda: heart_rate(ecg, args.sampling_rate, frame_times), args.repeats
   )
   scan_s = machine.median_seconds(lambda: signal_problems(ecg, args.sampling_rate), args.repeats)
-  neurokit_s = machine.median_seconds(
-    lambda: nk.ecg_process(ecg, sampling_rate=args.sampling_rate), args.repeats
+  neurokit_s = (
+    None
+    if args.skip_neurokit
+    else machine.median_seconds(
+      lambda: nk.ecg_process(ecg, sampling_rate=args.sampling_rate), args.repeats
+    )
   )
 
   hr = heart_rate(ecg, args.sampling_rate, frame_times)
@@ -102,8 +111,10 @@ def main() -> None:
   print("|---|---|")
   print(f"| `cmcl_jax.ecg.signal_problems` | {scan_s:.2f} |")
   print(f"| `cmcl_jax.ecg.heart_rate` (scan, R-peaks, rejection, HR + HRS) | {ours_s:.2f} |")
-  print(f"| `neurokit2.ecg_process` | {neurokit_s:.2f} |")
-  print(f"| speed-up | {neurokit_s / ours_s:.1f}x |\n")
+  if neurokit_s is not None:
+    print(f"| `neurokit2.ecg_process` | {neurokit_s:.2f} |")
+    print(f"| speed-up | {neurokit_s / ours_s:.1f}x |")
+  print()
   print("| accuracy vs planted beats | value |")
   print("|---|---|")
   print(f"| R-peak sensitivity (10 ms) | {np.mean(to_found <= PEAK_TOLERANCE_S):.4f} |")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.ndimage
 
 from cmcl_jax.ecg import EcgError, SignalProblem, heart_rate, signal_problems, simulate_ecg
 
@@ -114,6 +115,41 @@ def test_all_nan_and_all_zero():
     heart_rate(np.full(60_000, np.nan), 1000.0, TIMES)
   with pytest.raises(EcgError, match="flat from 0.000 s to 60.000 s"):
     heart_rate(np.zeros(60_000), 1000.0, TIMES)
+
+
+def _flat_reference(ecg, sampling_rate):
+  """The flat-line rule of `signal_problems` as sliding filters over every sample."""
+  finite = np.isfinite(ecg)
+  window = 2 * int(round(sampling_rate / 2)) + 1
+  filled = np.where(finite, ecg, np.median(ecg[finite]))
+  peak_to_peak = scipy.ndimage.maximum_filter1d(filled, window) - scipy.ndimage.minimum_filter1d(
+    filled, window
+  )
+  tolerance = 0.01 * np.percentile(peak_to_peak[window // 2 :: window], 90)
+  touches_nan = scipy.ndimage.maximum_filter1d(~finite, window)
+  centres = (peak_to_peak <= tolerance) & ~touches_nan
+  return scipy.ndimage.maximum_filter1d(centres, window) & finite
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_flat_scan_equals_the_sliding_filter_over_every_sample(ecg, seed):
+  # Flat stretches of random length and place (also at both ends and near NaNs), some
+  # just shorter than the 1 s window, on a recording of odd length.
+  rng = np.random.default_rng(seed)
+  sampling_rate = float(rng.choice([250.0, 1000.0]))
+  broken = ecg[: 40_000 + int(rng.integers(0, 999))].copy()
+  for _ in range(5):
+    start = int(rng.integers(-500, broken.size))
+    length = int(rng.integers(int(0.5 * sampling_rate), int(3 * sampling_rate)))
+    broken[max(0, start) : start + length] = broken[max(0, start)] + rng.normal(0, 1e-4)
+  if seed % 2:
+    start = int(rng.integers(0, broken.size - 300))
+    broken[start : start + int(rng.integers(1, 300))] = np.nan
+  want = [(p.start_s, p.end_s) for p in signal_problems(broken, sampling_rate) if p.kind == "flat"]
+  edges = np.diff(_flat_reference(broken, sampling_rate).astype(np.int8), prepend=0, append=0)
+  reference = zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
+  assert want == [(start / sampling_rate, end / sampling_rate) for start, end in reference]
+  assert want  # the test planted flat lines
 
 
 def test_ecg_error_is_a_value_error():

@@ -7,7 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from cmcl_jax.video import centred_box, crop_face, track_face, track_from_detections
+from cmcl_jax.data import video_io
+from cmcl_jax.data.synthetic import faces
+from cmcl_jax.video import centred_box, crop_face, detect_step, track_face, track_from_detections
 
 FACES = Path(__file__).resolve().parents[1].parent / "shared/fixtures/mecg_real/me_faces"
 
@@ -89,6 +91,54 @@ def test_real_face_moving_slowly_is_followed_and_missing_frames_are_counted():
   assert np.abs(box_centres(track) - truth - offset).max() <= 4.0
 
 
+def drifting_face_video(path, frames=60, fps=150.0):
+  """A drawn face drifting 60 px/s right, 30 px/s down; MJPG .avi, 240×320."""
+  face = faces.make_face(240, 320, np.random.default_rng(0)).open_eyes
+
+  def generate():
+    for t in range(frames):
+      shift = np.float32([[1, 0, 60 * t / fps], [0, 1, 30 * t / fps]])
+      moved = cv2.warpAffine(face, shift, (320, 240), borderMode=cv2.BORDER_REFLECT)
+      yield np.clip(moved, 0, 255).astype(np.uint8)
+
+  video_io.write_video(path, generate(), fps)
+
+
+def test_track_from_every_kth_decoded_frame_equals_track_from_all(tmp_path):
+  path = tmp_path / "face.avi"
+  fps, frames = 150.0, 61
+  drifting_face_video(path, frames, fps)
+  step = detect_step(fps)
+  assert step == 30
+  full = track_face(video_io.iter_frames(path, grayscale=True), fps=fps)
+  sampled = track_face(
+    video_io.iter_frames(path, grayscale=True, step=step), fps=fps, frame_count=frames
+  )
+  assert full.method == "haar" and (full.sampled, full.failed) == (3, 0)
+  np.testing.assert_array_equal(sampled.boxes, full.boxes)
+  assert sampled.summary() == full.summary()
+  fine = track_face(video_io.iter_frames(path, step=7), fps=fps, detect_every=7, frame_count=frames)
+  assert (len(fine), fine.sampled) == (frames, 9)
+
+
+def test_track_for_reduced_frames():
+  detections = {0: (101, 51, 395, 395), 10: (121, 61, 395, 395)}
+  track = track_from_detections(detections, frame_count=11, frame_shape=(481, 640), fps=10.0)
+  assert track.reduced(1) is track
+  half = track.reduced(2)
+  assert half.frame_shape == (241, 320) and len(half) == 11
+  assert (half.boxes[:, 2:] == 198).all()
+  np.testing.assert_allclose(half.boxes[:, :2], track.boxes[:, :2] / 2, atol=0.5)
+  assert (half.boxes[:, :2] + half.boxes[:, 2:] <= (320, 241)).all()
+  assert (half.sampled, half.method) == (track.sampled, track.method)
+  assert track.reduction((128, 128)) == 2  # 395 // 4 = 98 px would enlarge a 128 px crop
+  assert track.reduction((64, 64)) == 4 and track.reduction((48, 48)) == 8
+  assert track.reduction((400, 400)) == 1 and track.reduction((48, 48), factors=(1, 2)) == 2
+  for bad in (0, 1.5, True):
+    with pytest.raises(ValueError, match="factor: expected an int >= 1"):
+      track.reduced(bad)
+
+
 def test_track_and_crop_errors():
   frame = np.zeros((60, 80), np.uint8)
   with pytest.raises(ValueError, match="no frame"):
@@ -97,6 +147,14 @@ def test_track_and_crop_errors():
     track_face([frame], fps=0)
   with pytest.raises(ValueError, match=r"frame 1: size \(30, 80\) differs"):
     track_face([frame, frame[:30]], fps=30.0)
+  with pytest.raises(ValueError, match="every 5-th of 12 frames is 3"):
+    track_face([frame] * 2, fps=25.0, frame_count=12)
+  for bad in (0, 2.5, True):
+    with pytest.raises(ValueError, match="frame_count: expected an int >= 1"):
+      track_face([frame], fps=25.0, frame_count=bad)
+  for bad in (0, 1.5):
+    with pytest.raises(ValueError, match="detect_every: expected an int >= 1"):
+      detect_step(30.0, bad)
   with pytest.raises(ValueError, match="outside"):
     track_from_detections({5: None}, frame_count=5, frame_shape=(60, 80), fps=30.0)
   with pytest.raises(ValueError, match="lies outside the 80x60 frame"):

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from cmcl_jax.data import video_io
 from cmcl_jax.video import motion_curve, stream_flow, track_from_detections
 
 HEIGHT, WIDTH = 240, 320
@@ -89,3 +90,26 @@ def test_track_must_match_the_frames():
     list(stream_flow([np.zeros((HEIGHT, WIDTH))], track))
   with pytest.raises(ValueError, match="regions"):
     motion_curve([], regions="eyes")
+
+
+def test_flow_from_reduced_decoding_matches_full_decoding(tmp_path):
+  # The local-motion video at 2× (480×640 MJPG, a 240 px face box) cropped to 64 px:
+  # decoding at half size (libjpeg's scaled IDCT) instead of area-shrinking the full
+  # decode changes the anti-aliasing filter only.
+  path = tmp_path / "event.avi"
+  frames, event = 40, range(12, 16)
+  video = head_moving_video(frames, event=event)
+  video_io.write_video(path, (cv2.resize(f, None, fx=2, fy=2) for f in video), 150.0)
+  box = tuple(2 * v for v in BOX)
+  track = track_from_detections({0: box}, frame_count=frames, frame_shape=(480, 640), fps=150.0)
+  size = (64, 64)
+  assert track.reduction(size) == 2 and track.reduction((128, 128)) == 1
+  full = np.stack(list(stream_flow(video_io.iter_frames(path, grayscale=True), track, size=size)))
+  half = video_io.iter_frames(path, grayscale=True, reduce=2)
+  reduced = np.stack(list(stream_flow(half, track.reduced(2), size=size)))
+  difference = np.abs(full - reduced)
+  assert difference.mean() < 0.01 and np.percentile(difference, 99) < 0.05  # px
+  full_curve = motion_curve(iter(full), regions="upper_lower")
+  reduced_curve = motion_curve(iter(reduced), regions="upper_lower")
+  assert np.abs(full_curve - reduced_curve).max() < 0.01
+  assert reduced_curve[list(event), 1].min() > 5 * np.delete(reduced_curve[:, 1], event).max()

@@ -42,7 +42,7 @@ from cmcl_jax.data import video_io
 from cmcl_jax.data import windows
 from cmcl_jax.data.layout import Problem, Trial
 from cmcl_jax.data.trial_ecg import TrialEcgError, read_trial_ecg
-from cmcl_jax.video import FlowEstimator, crop_face, track_face
+from cmcl_jax.video import FlowEstimator, crop_face, detect_step, track_face
 
 ECG_MARGIN_S = 2.0
 """ECG read beyond the windows' context on both sides, s: keeps band-pass edge
@@ -367,8 +367,11 @@ def _trial_signals(task: TrialTask, starts: np.ndarray) -> dict:
 def window_flows(task: TrialTask, starts: np.ndarray):
   """(K, T, S, S, 2) float16 flow clips of the windows, and the trial's `FaceTrack`.
 
-  Two passes over the video: the face track (Haar on a few frames per second), then
-  the crops, keeping only the last `window_frames` of them.
+  Two passes over the video: the face track (Haar on a few frames per second; only
+  those frames are decoded), then the grayscale crops, keeping only the last
+  `window_frames` of them. Pass 2 decodes the frames as small as the face box allows
+  without enlarging a `roi_size` crop (`FaceTrack.reduction`; for MJPG, libjpeg's
+  scaled decoding).
   """
   spec, video = task.spec, task.trial.video
   offsets = spec.flow_offsets
@@ -377,17 +380,17 @@ def window_flows(task: TrialTask, starts: np.ndarray):
   flows = np.empty((len(starts), spec.flow_frames, spec.flow_size, spec.flow_size, 2), np.float16)
   stop = int(starts[-1]) + spec.window_frames
   try:
-    track = track_face(
-      video_io.iter_frames(video, grayscale=True, expect_frames=task.frame_count), fps=task.fps
-    )
-    if len(track) != task.frame_count:
-      raise video_io.VideoError(
-        f"{video}: decoded {len(track)} frames, the container reports {task.frame_count}"
-      )
+    step = detect_step(task.fps)
+    sampled = video_io.iter_frames(video, grayscale=True, step=step, expect_frames=task.frame_count)
+    # A video shorter than the container's count raises VideoError while it is read.
+    track = track_face(sampled, fps=task.fps, frame_count=task.frame_count)
+    reduce = track.reduction(size, video_io.REDUCTIONS)
+    boxes = track.reduced(reduce)
     crops = collections.deque(maxlen=spec.window_frames)
     k = 0
-    for t, frame in enumerate(video_io.iter_frames(video, grayscale=True, stop=stop)):
-      crops.append(crop_face(frame, track.box(t), size))
+    frames = video_io.iter_frames(video, grayscale=True, stop=stop, reduce=reduce)
+    for t, frame in enumerate(frames):
+      crops.append(crop_face(frame, boxes.box(t), size))
       if k < len(starts) and t == starts[k] + spec.window_frames - 1:
         reference = crops[0]
         for j, offset in enumerate(offsets):

@@ -249,16 +249,7 @@ def _as_times(times_s):
 def _r_peaks(ecg, sampling_rate, problems, powerline_hz):
   """R-peak times (s) over all analysable segments, the segment of each and whether
   each looks like its segment's typical QRS (rule 2)."""
-  splitting = np.zeros(ecg.size, dtype=bool)
-  for problem in problems:
-    if problem.kind == "flat" or (
-      problem.kind == "nan" and problem.end_s - problem.start_s > MAX_FILLED_GAP_S
-    ):
-      splitting[round(problem.start_s * sampling_rate) : round(problem.end_s * sampling_rate)] = (
-        True
-      )
-  edges = np.diff((~splitting).astype(np.int8), prepend=0, append=0)
-  starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+  starts, ends = _segments(ecg.size, sampling_rate, problems)
   peaks, segments, qrs_like = [], [], []
   for index, (start, end) in enumerate(zip(starts, ends)):
     if end - start < MIN_SEGMENT_S * sampling_rate:
@@ -276,15 +267,34 @@ def _r_peaks(ecg, sampling_rate, problems, powerline_hz):
   return np.concatenate(peaks), np.concatenate(segments), np.concatenate(qrs_like)
 
 
+def _segments(size, sampling_rate, problems):
+  """[start, end) sample ranges between the problems that split a recording: flat lines
+  and NaN runs longer than MAX_FILLED_GAP_S."""
+  splitting = [
+    (round(p.start_s * sampling_rate), round(p.end_s * sampling_rate))
+    for p in problems
+    if p.kind == "flat" or (p.kind == "nan" and p.end_s - p.start_s > MAX_FILLED_GAP_S)
+  ]
+  if not splitting:
+    return np.array([0]), np.array([size])
+  kept = np.ones(size, dtype=bool)
+  for start, end in splitting:
+    kept[start:end] = False
+  edges = np.diff(kept.astype(np.int8), prepend=0, append=0)
+  return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
 def _matches_median_beat(cleaned, peaks, sampling_rate):
   """(B,) bool: QRS snippets that correlate with, and scale like, the median beat."""
   if peaks.size == 0:
     return np.zeros(0, dtype=bool)
   half = int(round(QRS_HALF_WIDTH_S * sampling_rate))
-  padded = np.pad(cleaned, half, mode="edge")
-  snippets = padded[peaks[:, None] + np.arange(2 * half + 1)]
+  # Snippets near either end repeat the end sample (edge padding).
+  offsets = np.arange(-half, half + 1)
+  snippets = cleaned[np.clip(peaks[:, None] + offsets, 0, cleaned.size - 1)]
   snippets = snippets - snippets.mean(axis=1, keepdims=True)
-  template = np.median(snippets, axis=0)
+  # Median over beats on the (samples, beats) transpose: contiguous rows, same values.
+  template = np.median(np.ascontiguousarray(snippets.T), axis=1)
   template_energy = float(template @ template)
   if template_energy == 0:
     return np.zeros(peaks.size, dtype=bool)

@@ -22,6 +22,7 @@ from cmcl_jax.video.roi import (
   centred_box,
   crop_face,
   detect_faces,
+  detect_step,
   track_face,
   track_from_detections,
 )
@@ -39,6 +40,7 @@ __all__ = [
   "crop_face",
   "detect_face",
   "detect_faces",
+  "detect_step",
   "detect_landmarks",
   "flow_from_reference",
   "flow_magnitude",

@@ -67,6 +67,36 @@ class FaceTrack:
     x, y, w, h = self.boxes[t]
     return int(x), int(y), int(w), int(h)
 
+  def reduced(self, factor: int) -> FaceTrack:
+    """This track for frames shrunk `factor` times, ceil(H / factor) × ceil(W / factor)
+    (``video_io.iter_frames(reduce=factor)``): box corners and sizes divided by
+    `factor` and rounded, one w, h for all, every box inside the smaller frame.
+
+    Raises:
+      ValueError: `factor` is not an int >= 1.
+    """
+    if not isinstance(factor, (int, np.integer)) or isinstance(factor, bool) or factor < 1:
+      raise ValueError(f"factor: expected an int >= 1, got {factor!r}")
+    if factor == 1:
+      return self
+    height, width = (-(-side // factor) for side in self.frame_shape)
+    w = min(width, max(1, round(int(self.boxes[0, 2]) / factor)))
+    h = min(height, max(1, round(int(self.boxes[0, 3]) / factor)))
+    x = np.clip(np.round(self.boxes[:, 0] / factor), 0, width - w)
+    y = np.clip(np.round(self.boxes[:, 1] / factor), 0, height - h)
+    boxes = np.stack([x, y, np.full_like(x, w), np.full_like(y, h)], axis=1).astype(np.int32)
+    return dataclasses.replace(self, boxes=boxes, frame_shape=(height, width))
+
+  def reduction(self, size: tuple[int, int], factors=(1, 2, 4, 8)) -> int:
+    """The largest of `factors` by which frames can be shrunk before cropping, so that
+    the box still covers at least `size` = (H, W) pixels: cropping from frames decoded
+    that much smaller (`video_io.iter_frames(reduce=...)`) shrinks the crop less and
+    never enlarges it. 1 when even the full-size box is smaller than `size`."""
+    out_h, out_w = check_size(size)
+    w, h = int(self.boxes[0, 2]), int(self.boxes[0, 3])
+    fits = [f for f in factors if f == 1 or (w // f >= out_w and h // f >= out_h)]
+    return max(fits)
+
   def summary(self) -> str:
     """One line for logs and dataset-build reports."""
     return (
@@ -90,26 +120,50 @@ def track_face(
   detect_every: int | None = None,
   smooth_s: float = 1.0,
   fallback_box: Box | None = None,
+  frame_count: int | None = None,
 ) -> FaceTrack:
   """Run the ROI policy over one trial, streaming: only boxes are kept.
 
+  Two ways to feed it, with the same result for the same pixels:
+
+  * every frame (``frame_count=None``): frames between detections are only counted
+    and checked, never processed;
+  * only the frames the detector runs on, 0, k, 2k, … with
+    k = ``detect_step(fps, detect_every)``, and the trial's ``frame_count``: a reader
+    then decodes only those, e.g. ``video_io.iter_frames(path, step=k)`` (MJPG:
+    ~1/30 of the decoding at 150 fps).
+
   Args:
-    frames: every frame of the trial in order, uint8 (H, W) or (H, W, 3) BGR.
-      Frames between detections are only counted, never processed.
+    frames: the trial's frames in order, uint8 (H, W) or (H, W, 3) BGR; all of them,
+      or every k-th from frame 0 when `frame_count` is given.
     fps: frame rate, Hz.
     detect_every: run the detector on every k-th frame; default round(fps / 5).
     smooth_s: length of the centre-smoothing window, seconds.
     fallback_box: box used when no face is found on any sampled frame; default
       `centred_box`.
+    frame_count: T, frames in the trial, when `frames` holds only every k-th;
+      there must then be ceil(T / k) of them.
 
   Returns:
     A `FaceTrack` with one box per frame.
+
+  Raises:
+    ValueError: a frame of another size than the first, no frame at all, or (with
+      `frame_count`) a count that is not an int >= 1 or disagrees with the frames.
   """
-  step = _detect_step(fps, detect_every)
+  step = detect_step(fps, detect_every)
+  if frame_count is not None and (
+    not isinstance(frame_count, (int, np.integer))
+    or isinstance(frame_count, bool)
+    or frame_count < 1
+  ):
+    raise ValueError(f"frame_count: expected an int >= 1 frames, got {frame_count!r}")
+  stride = 1 if frame_count is None else step
   seen = {"count": 0, "shape": None}
 
   def sampled():
-    for t, frame in enumerate(frames):
+    for i, frame in enumerate(frames):
+      t = i * stride
       check_frame(frame, name=f"frame {t}")
       if seen["shape"] is None:
         seen["shape"] = frame.shape[:2]
@@ -117,22 +171,44 @@ def track_face(
         raise ValueError(
           f"frame {t}: size {frame.shape[:2]} differs from the first frame's {seen['shape']}"
         )
-      seen["count"] = t + 1
+      seen["count"] = i + 1
       if t % step == 0:
         yield t, frame
 
   detections = detect_faces(sampled())
-  count, frame_shape = seen["count"], seen["shape"]
+  frame_shape = seen["shape"]
   if frame_shape is None:
     raise ValueError("frames: the iterable yielded no frame")
+  if frame_count is None:
+    frame_count = seen["count"]
+  elif seen["count"] != -(-frame_count // step):
+    raise ValueError(
+      f"frames: got {seen['count']} frames; every {step}-th of {frame_count} frames "
+      f"is {-(-frame_count // step)}"
+    )
   return track_from_detections(
     detections,
-    frame_count=count,
+    frame_count=int(frame_count),
     frame_shape=frame_shape,
     fps=fps,
     smooth_s=smooth_s,
     fallback_box=fallback_box,
   )
+
+
+def detect_step(fps: float, detect_every: int | None = None) -> int:
+  """Frames from one face detection to the next: `detect_every`, default round(fps / 5).
+
+  Raises:
+    ValueError: `fps` is not a positive rate (Hz) or `detect_every` not an int >= 1.
+  """
+  if not fps > 0:
+    raise ValueError(f"fps: expected a positive frame rate in Hz, got {fps}")
+  if detect_every is None:
+    return max(1, round(fps / 5))
+  if not isinstance(detect_every, (int, np.integer)) or detect_every < 1:
+    raise ValueError(f"detect_every: expected an int >= 1 frame, got {detect_every!r}")
+  return int(detect_every)
 
 
 def detect_faces(indexed_frames: Iterable[tuple[int, np.ndarray]]) -> dict[int, Box | None]:
@@ -241,16 +317,6 @@ def crop_face(frame: np.ndarray, box: Box, size: tuple[int, int] = (128, 128)) -
   check_frame(frame)
   x0, y0, w, h = _clip_box(*box, frame_shape=frame.shape[:2])
   return resize_gray(to_gray(frame[y0 : y0 + h, x0 : x0 + w]), check_size(size))
-
-
-def _detect_step(fps: float, detect_every: int | None) -> int:
-  if not fps > 0:
-    raise ValueError(f"fps: expected a positive frame rate in Hz, got {fps}")
-  if detect_every is None:
-    return max(1, round(fps / 5))
-  if detect_every < 1:
-    raise ValueError(f"detect_every: expected >= 1 frame, got {detect_every}")
-  return int(detect_every)
 
 
 def _clip_box(x: int, y: int, w: int, h: int, frame_shape: tuple[int, int]) -> Box:
