@@ -1,0 +1,93 @@
+"""What each CPU lever of the model gives the jit training step, side by side.
+
+    python -m benchmarks.step_levers                   # ≈ 4 min on 2 cores
+    python -m benchmarks.step_levers --stage=pretrain --rounds=5
+
+Builds the library's jit step (`cmcl_jax.train.make_steps`, state donated) once per
+variant of the config's model — the config as it is ("preset"), then each lever set
+back to its portable form — and times them in interleaved rounds (variant A, B, C,
+A, B, C, …) so that load from other processes falls on all of them alike. Each
+round runs `--steps` steps; the table gives the median ms per step over rounds and
+the ratio to the preset. The inputs are the random batches of
+`benchmarks/train_speed.py`. Variants compute the same function (tests/
+test_models_cpu_kernels.py, tests/test_models_attention.py) except "no dropout",
+which shows what dropout costs and is not a lever.
+"""
+
+import statistics
+import time
+
+import jax
+import numpy as np
+from absl import app, flags
+from ml_collections import config_flags
+
+from benchmarks import machine, train_speed
+from cmcl_jax.train import optim, sharding, state as state_lib, steps as steps_lib
+
+_CONFIG = config_flags.DEFINE_config_file(
+  "config", "experiments/configs/synthetic.py", "Experiment config (model, batches, optimizer)."
+)
+_STAGE = flags.DEFINE_enum("stage", "finetune", ("pretrain", "finetune"), "Training stage.")
+_ROUNDS = flags.DEFINE_integer("rounds", 5, "Interleaved timing rounds.")
+_STEPS = flags.DEFINE_integer("steps", 3, "Steps per variant per round.")
+
+VARIANTS = {
+  "preset": {},
+  "video_conv='xla' (XLA's convolution)": {"video_conv": "xla"},
+  "attention_implementation='fused'": {"attention_implementation": "fused"},
+  "attention_implementation='reference'": {"attention_implementation": "reference"},
+  "no dropout (not a lever)": {"dropout": 0.0},
+}
+
+
+def _step_runner(config, stage, batch, mesh):
+  """A closure running n jit steps on one variant's state (compiled on first use)."""
+  stage_config = config[stage]
+  parts, params = state_lib.build_model(config.model, config.seed)
+  tx = optim.make_optimizer(stage_config, params)
+  schedule = optim.learning_rate_schedule(stage_config)
+  replicated = sharding.replicated(mesh)
+  train = steps_lib.make_steps(stage, stage_config, parts, tx, schedule, replicated).train
+  holder = [jax.device_put(state_lib.create_train_state(params, tx, config.seed), replicated)]
+  device_batch = sharding.global_batch(batch, mesh)
+
+  def run(n):
+    current = holder[0]
+    for _ in range(n):
+      current, metrics = train(current, device_batch, jax.random.fold_in(current.rng, current.step))
+    jax.block_until_ready(metrics)
+    holder[0] = current
+
+  return run
+
+
+def main(argv):
+  del argv
+  base, stage = _CONFIG.value, _STAGE.value
+  batch = train_speed._batch(stage, base, np.random.default_rng(0))
+  mesh = sharding.make_mesh()
+  runners = {}
+  for name, fields in VARIANTS.items():
+    config = base.copy_and_resolve_references()
+    config.model.encoder.update(fields)
+    if "dropout" in fields:
+      config.model.heads.classifier_dropout = fields["dropout"]
+    runners[name] = _step_runner(config, stage, batch, mesh)
+    runners[name](2)  # compile + one warm-up step
+  times = {name: [] for name in runners}
+  for _ in range(_ROUNDS.value):
+    for name, run in runners.items():
+      start = time.perf_counter()
+      run(_STEPS.value)
+      times[name].append(1000 * (time.perf_counter() - start) / _STEPS.value)
+  print(f"machine: {machine.describe()}; jax {jax.__version__}; stage {stage}")
+  print("\n| variant | ms / step (median) | × preset |\n|---|---:|---:|")
+  preset = statistics.median(times["preset"])
+  for name, values in times.items():
+    median = statistics.median(values)
+    print(f"| {name} | {median:.0f} | {median / preset:.2f} |")
+
+
+if __name__ == "__main__":
+  app.run(main)
