@@ -7,7 +7,7 @@ Builds the library's jit step (`cmcl_jax.train.make_steps`, state donated) once 
 variant of the config's model — the config as it is ("preset"), then each lever set
 back to its portable form — and times them in interleaved rounds (variant A, B, C,
 A, B, C, …) so that load from other processes falls on all of them alike. Each
-round runs `--steps` steps; the table gives the median ms per step over rounds and
+round runs `--steps_per_round` steps; the table gives the median ms per step over rounds and
 the ratio to the preset. The inputs are the random batches of
 `benchmarks/train_speed.py`. Variants compute the same function (tests/
 test_models_cpu_kernels.py, tests/test_models_attention.py) except "no dropout",
@@ -20,17 +20,15 @@ import time
 import jax
 import numpy as np
 from absl import app, flags
-from ml_collections import config_flags
 
 from benchmarks import machine, train_speed
 from cmcl_jax.train import optim, sharding, state as state_lib, steps as steps_lib
 
-_CONFIG = config_flags.DEFINE_config_file(
-  "config", "experiments/configs/synthetic.py", "Experiment config (model, batches, optimizer)."
-)
+# --config (experiment config: model, batches, optimizer) is train_speed's flag.
+_CONFIG = train_speed._CONFIG
 _STAGE = flags.DEFINE_enum("stage", "finetune", ("pretrain", "finetune"), "Training stage.")
 _ROUNDS = flags.DEFINE_integer("rounds", 5, "Interleaved timing rounds.")
-_STEPS = flags.DEFINE_integer("steps", 3, "Steps per variant per round.")
+_STEPS_PER_ROUND = flags.DEFINE_integer("steps_per_round", 3, "Steps per variant per round.")
 
 VARIANTS = {
   "preset": {},
@@ -79,8 +77,8 @@ def main(argv):
   for _ in range(_ROUNDS.value):
     for name, run in runners.items():
       start = time.perf_counter()
-      run(_STEPS.value)
-      times[name].append(1000 * (time.perf_counter() - start) / _STEPS.value)
+      run(_STEPS_PER_ROUND.value)
+      times[name].append(1000 * (time.perf_counter() - start) / _STEPS_PER_ROUND.value)
   print(f"machine: {machine.describe()}; jax {jax.__version__}; stage {stage}")
   print("\n| variant | ms / step (median) | × preset |\n|---|---:|---:|")
   preset = statistics.median(times["preset"])
