@@ -6,9 +6,9 @@ r"""CMCL-Net on the synthetic MECG demo: triplet pre-training, then fine-tuning.
   python -m experiments.train --config=experiments/configs/synthetic.py \
       --config.data.data_dir=workdir/tfds --workdir=workdir/synthetic
 
-Training costs ≈ 20 min on 2 idle CPU cores (600 + 600 steps of the `default` model
-at ≈ 0.8 / 1.2 steps/s, `benchmarks/train_speed.py`; ≈ 50 min when the cores are
-shared), plus evaluations; `synthetic.py:runlocal` runs 50 + 50 steps with small
+Training costs ≈ 16 min on 2 idle CPU cores (600 + 600 steps of the `default` model
+at ≈ 1.05 / 1.6 steps/s, `benchmarks/train_speed.py`; about twice that when the
+cores are shared), plus evaluations; `synthetic.py:runlocal` runs 50 + 50 steps with small
 batches in a few minutes. Leave-one-subject-out: `--config.data.fold=k` holds out
 the k-th subject (sorted pseudonymised ids) for evaluation. It is `base.py` with
 hard negatives.
