@@ -22,7 +22,7 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks import machine, train_speed
-from cmcl_jax.train import optim, sharding, state as state_lib, steps as steps_lib
+from cmcl_jax.train import sharding
 
 # --config (experiment config: model, batches, optimizer) is train_speed's flag.
 _CONFIG = train_speed._CONFIG
@@ -39,27 +39,6 @@ VARIANTS = {
 }
 
 
-def _step_runner(config, stage, batch, mesh):
-  """A closure running n jit steps on one variant's state (compiled on first use)."""
-  stage_config = config[stage]
-  parts, params = state_lib.build_model(config.model, config.seed)
-  tx = optim.make_optimizer(stage_config, params)
-  schedule = optim.learning_rate_schedule(stage_config)
-  replicated = sharding.replicated(mesh)
-  train = steps_lib.make_steps(stage, stage_config, parts, tx, schedule, replicated).train
-  holder = [jax.device_put(state_lib.create_train_state(params, tx, config.seed), replicated)]
-  device_batch = sharding.global_batch(batch, mesh)
-
-  def run(n):
-    current = holder[0]
-    for _ in range(n):
-      current, metrics = train(current, device_batch, jax.random.fold_in(current.rng, current.step))
-    jax.block_until_ready(metrics)
-    holder[0] = current
-
-  return run
-
-
 def main(argv):
   del argv
   base, stage = _CONFIG.value, _STAGE.value
@@ -71,7 +50,7 @@ def main(argv):
     config.model.encoder.update(fields)
     if "dropout" in fields:
       config.model.heads.classifier_dropout = fields["dropout"]
-    runners[name] = _step_runner(config, stage, batch, mesh)
+    runners[name] = train_speed.jax_step_runner(stage, config, batch, mesh)
     runners[name](2)  # compile + one warm-up step
   times = {name: [] for name in runners}
   for _ in range(_ROUNDS.value):

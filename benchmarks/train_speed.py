@@ -61,18 +61,16 @@ def _median_rate(run_once, runs, steps):
   return statistics.median(rates)
 
 
-def time_jax(stage, config, batch, runs, steps):
-  """Median steps/s of the library's jit step (state donated, batch on device)."""
-  mesh = sharding.make_mesh()
+def jax_step_runner(stage, config, batch, mesh):
+  """`run(n)`: n of the library's jit steps on one state (donated), the batch on device."""
   replicated = sharding.replicated(mesh)
   stage_config = config[stage]
   parts, params = state_lib.build_model(config.model, config.seed)
   tx = optim.make_optimizer(stage_config, params)
   schedule = optim.learning_rate_schedule(stage_config)
   train = steps_lib.make_steps(stage, stage_config, parts, tx, schedule, replicated).train
-  state = jax.device_put(state_lib.create_train_state(params, tx, config.seed), replicated)
+  holder = [jax.device_put(state_lib.create_train_state(params, tx, config.seed), replicated)]
   device_batch = sharding.global_batch(batch, mesh)
-  holder = [state]
 
   def run(n):
     current = holder[0]
@@ -81,6 +79,12 @@ def time_jax(stage, config, batch, runs, steps):
     jax.block_until_ready(metrics)
     holder[0] = current
 
+  return run
+
+
+def time_jax(stage, config, batch, runs, steps):
+  """Median steps/s of the library's jit step, and the seconds of the first (compiling) step."""
+  run = jax_step_runner(stage, config, batch, sharding.make_mesh())
   start = time.perf_counter()
   run(1)
   compile_s = time.perf_counter() - start

@@ -103,25 +103,7 @@ def build_report(
   expressions.sort(key=lambda x: x["row"])
 
   left_out = subjects_left_out(records, splits)
-  kinds = collections.Counter()
-  for r in used:
-    kinds.update(r["kinds"])
-  expression_status = collections.Counter(f'{e["kind"]}:{e["status"]}' for e in expressions)
-  totals = {
-    "subjects_found": len(splits) + len(left_out),
-    "subjects_used": len(splits),
-    "subjects_left_out": len(left_out),
-    "trials_found": len(trials),
-    "trials_used": len(used),
-    "trials_skipped": len(skipped),
-    "windows": sum(r["num_windows"] for r in used),
-    "me_windows": sum(r["me_windows"] for r in used),
-    "window_kinds": {k: kinds.get(k, 0) for k in windows.KINDS},
-    "ecg_padded_windows": sum(r["ecg_padded_windows"] for r in used),
-    "face_fallback_trials": sum(r["face"]["method"] == "fallback" for r in used),
-    "expressions": len(expressions),
-    "expressions_by_status": dict(sorted(expression_status.items())),
-  }
+  totals = build_totals(trials, used, skipped, splits, left_out, expressions)
   findings = [
     {
       "row": f.row,
@@ -146,6 +128,38 @@ def build_report(
       "counts": coding_checks.summarize_findings(raw.findings),
       "items": findings,
     },
+  }
+
+
+def build_totals(
+  trials: list[dict],
+  used: list[dict],
+  skipped: list[dict],
+  splits,
+  left_out: dict,
+  expressions: list[dict],
+) -> dict:
+  """The report's `totals`: subjects, trials, windows (by kind), face fallbacks and
+  expressions (by "kind:status") counted from the trial records and expression rows.
+  A record without `ecg_padded_windows` (a video-only dataset) counts 0."""
+  kinds = collections.Counter()
+  for r in used:
+    kinds.update(r["kinds"])
+  expression_status = collections.Counter(f"{e['kind']}:{e['status']}" for e in expressions)
+  return {
+    "subjects_found": len(splits) + len(left_out),
+    "subjects_used": len(splits),
+    "subjects_left_out": len(left_out),
+    "trials_found": len(trials),
+    "trials_used": len(used),
+    "trials_skipped": len(skipped),
+    "windows": sum(r["num_windows"] for r in used),
+    "me_windows": sum(r["me_windows"] for r in used),
+    "window_kinds": {k: kinds.get(k, 0) for k in windows.KINDS},
+    "ecg_padded_windows": sum(r.get("ecg_padded_windows", 0) for r in used),
+    "face_fallback_trials": sum(r["face"]["method"] == "fallback" for r in used),
+    "expressions": len(expressions),
+    "expressions_by_status": dict(sorted(expression_status.items())),
   }
 
 

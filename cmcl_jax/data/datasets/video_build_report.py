@@ -11,11 +11,9 @@ windows of label 1: of the config's target kind (micro or macro).
 
 from __future__ import annotations
 
-import collections
 import re
 
 from cmcl_jax.data import build_report as mecg_report
-from cmcl_jax.data import windows
 from cmcl_jax.data.datasets import frame_folders
 from cmcl_jax.data.datasets.layouts import DatasetLayout
 
@@ -85,25 +83,7 @@ def build_report(
       )
   expressions.sort(key=lambda x: x["row"])
   left_out = mecg_report.subjects_left_out(records, splits)
-  kinds = collections.Counter()
-  for r in used:
-    kinds.update(r["kinds"])
-  status = collections.Counter(f"{e['kind']}:{e['status']}" for e in expressions)
-  totals = {
-    "subjects_found": len(splits) + len(left_out),
-    "subjects_used": len(splits),
-    "subjects_left_out": len(left_out),
-    "trials_found": len(trials),
-    "trials_used": len(used),
-    "trials_skipped": len(skipped),
-    "windows": sum(r["num_windows"] for r in used),
-    "me_windows": sum(r["me_windows"] for r in used),
-    "window_kinds": {k: kinds.get(k, 0) for k in windows.KINDS},
-    "ecg_padded_windows": 0,  # no ECG
-    "face_fallback_trials": sum(r["face"]["method"] == "fallback" for r in used),
-    "expressions": len(expressions),
-    "expressions_by_status": dict(sorted(status.items())),
-  }
+  totals = mecg_report.build_totals(trials, used, skipped, splits, left_out, expressions)
   return {
     **header,
     "dataset": raw.dataset,
