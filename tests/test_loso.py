@@ -17,6 +17,7 @@ from cmcl_jax.analysis import report
 from cmcl_jax.data import ecg_io
 from cmcl_jax.data import synthetic
 from cmcl_jax.experiment import dataset, loso, methods, single_trial
+from cmcl_jax.experiment.spotter import Fold
 from data_builders.mecg import mecg_dataset_builder
 from experiments import end_to_end
 from experiments.configs import loso_synthetic
@@ -33,6 +34,8 @@ def test_loso_runs_resumes_and_reports(tmp_path):
   # A training-free spotter beside CMCL-Net, its candidates through the CCF as well.
   config.loso.spotters = ("motion", "video", "ecg", "both")
   config.loso.ccf.spotters = ("both", "motion")
+  # The fused model's P(ME) averaged with the video model's (spot_trial reads it too).
+  config.spotters.both.average_with = "video"
   raw_config = synthetic.preset("tiny", num_subjects=2, trials_per_subject=2, trial_seconds=8.0)
   outcome = end_to_end.run(config, tmp_path, raw_config, seed=3)
   raw = tmp_path / "mecg_raw"
@@ -301,3 +304,32 @@ def test_smoke_demo_refuses_overrides_of_its_implicit_config():
   )
   assert result.returncode != 0
   assert "loso_synthetic.py:runlocal" in result.stderr
+
+
+def test_a_spotter_entry_overrides_the_model_and_fine_tuning_for_itself():
+  config = loso_synthetic.get_config("runlocal")
+  config.spotters.both.finetune = {"anchor_weight": 0.3, "steps": 7}
+  config.spotters.both.encoder = {"depth": 2}
+  fold = Fold("s1", "s2+s3", builder=None, workdir=None, cache_dir=None)
+  both = methods.make_spotter("both", config).training_config(fold)
+  assert (both.finetune.anchor_weight, both.finetune.steps, both.model.encoder.depth) == (0.3, 7, 2)
+  assert both.finetune.init_from == "streams" and both.model.encoder.modality == "both"
+  video = methods.make_spotter("video", config).training_config(fold)
+  assert (video.finetune.anchor_weight, video.finetune.steps) == (0.0, config.finetune.steps)
+  assert video.model.encoder.depth == config.model.encoder.depth
+
+
+def test_average_with_must_name_a_cmcl_net_spotter_run_before():
+  config = loso_synthetic.get_config("runlocal")
+  assert methods.make_spotter("both", config).average_with == ""
+  config.spotters.both.average_with = "mdmd"
+  with pytest.raises(ValueError, match="average_with='mdmd': expected the name of another"):
+    methods.make_spotter("both", config)
+  config.spotters.both.average_with = "both"
+  with pytest.raises(ValueError, match="expected the name of another CMCL-Net"):
+    methods.make_spotter("both", config)
+  config.spotters.both.average_with = "video"
+  config.spotters.both.start_from = {}
+  config.loso.spotters = ("both", "video")
+  with pytest.raises(ValueError, match="list 'video' before 'both'"):
+    methods.make_spotter("both", config)

@@ -5,6 +5,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from cmcl_jax.train import losses, optim
@@ -143,3 +144,33 @@ def test_groups_frozen_and_scaled():
   )
   with pytest.raises(ValueError, match="unknown parameter groups"):
     optim.make_optimizer(_stage(trainable=("decoder",)), params)
+
+
+def test_anchor_pulls_toward_the_starting_weights():
+  start = {"encoder": {"kernel": jnp.ones((2, 2))}}
+  anchor = optim.anchor_to_start(0.5)
+  state = anchor.init(start)
+  moved = {"encoder": {"kernel": jnp.full((2, 2), 3.0)}}
+  grads = {"encoder": {"kernel": jnp.full((2, 2), 0.25)}}
+  pulled, _ = anchor.update(grads, state, moved)
+  np.testing.assert_allclose(pulled["encoder"]["kernel"], 0.25 + 0.5 * (3.0 - 1.0))
+  with pytest.raises(ValueError, match="needs the parameters"):
+    anchor.update(grads, state)
+
+
+@pytest.mark.parametrize("anchor_weight", [0.0, 1.0])
+def test_an_anchored_stage_stops_short_of_the_data_optimum(anchor_weight):
+  """Loss ½‖θ − 2‖² from θ₀ = 0: plain training reaches 2, anchored the MAP point 1."""
+  params = {"classifier": {"kernel": jnp.zeros((2, 2))}}
+  stage = _stage(
+    steps=600, lr=0.05, warmup_steps=0, schedule="constant", clip_norm=1e9,
+    trainable=("classifier",), lr_multipliers={}, anchor_weight=anchor_weight,
+  )  # fmt: skip
+  tx = optim.make_optimizer(stage, params)
+  opt_state = tx.init(params)
+  for _ in range(stage["steps"]):
+    grads = jax.tree.map(lambda p: p - 2.0, params)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    params = optax.apply_updates(params, updates)
+  expected = 2.0 / (1.0 + anchor_weight)
+  np.testing.assert_allclose(params["classifier"]["kernel"], expected, atol=0.05)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from cmcl_jax.experiment import dataset, scoring, video_inputs
+import numpy as np
+
+from cmcl_jax.experiment import dataset, scoring, single_trial, video_inputs
 from cmcl_jax.experiment.spotter import Fold
 from cmcl_jax.models.encoder import MODALITIES
 from cmcl_jax.spotting import proposals
@@ -29,13 +31,16 @@ class CmclNetSpotter:
   Trains with the config's `data`, `model`, `pretrain`, `finetune`, `checkpoint`
   and `logging` sections under the fold's workdir; peak rule `config.loso.spotting`.
   Its entry's `encoder` fields override `model.encoder` for this spotter (e.g. the
-  paper's fusion); optional fields: `kind` ("micro" or "macro"), `tfds_config` (the
+  paper's fusion), its `finetune` fields the `finetune` section; optional fields: `kind` ("micro" or "macro"), `tfds_config` (the
   dataset config it trains and scores on, "" for `data.tfds_config`) and `spotting`
   (its own peak rule instead of `loso.spotting`). A fused spotter may start from the same fold's single-modality
   spotters: `start_from` maps a stream to a spotter run before it (listed before it
   in `loso.spotters`, or finished earlier in the same workdir), `classifier_from`
   the stream whose classifier it starts from
-  (`cmcl_jax.train.warm_start`); it is then only fine-tuned.
+  (`cmcl_jax.train.warm_start`); it is then only fine-tuned. `average_with` names a
+  CMCL-Net spotter run before it in the fold (e.g. "video"): its score is then the mean
+  of its own and that run's P(ME), window by window (a late fusion that keeps the
+  video model's evidence; `single_trial.PARTNER_FILE` records it in the run folder).
   """
 
   def __init__(self, name: str, settings, config):
@@ -54,6 +59,19 @@ class CmclNetSpotter:
       if name in order and source in order and order.index(source) > order.index(name):
         raise ValueError(
           f"spotters.{name}.start_from.{stream}={source!r}: list {source!r} before "
+          f"{name!r} in loso.spotters {order}; each fold trains it first"
+        )
+    average_with = settings.get("average_with", "")
+    if average_with:
+      if average_with == name or config.spotters.get(average_with, {}).get("method") != "cmcl_net":
+        raise ValueError(
+          f"spotters.{name}.average_with={average_with!r}: expected the name of another "
+          "CMCL-Net spotter entry"
+        )
+      # Not run now, it must have finished in this workdir before (scoring says so).
+      if name in order and average_with in order and order.index(average_with) > order.index(name):
+        raise ValueError(
+          f"spotters.{name}.average_with={average_with!r}: list {average_with!r} before "
           f"{name!r} in loso.spotters {order}; each fold trains it first"
         )
     kind = settings.get("kind", MICRO)
@@ -76,12 +94,16 @@ class CmclNetSpotter:
     self._config = config
     self._trained = None  # (parts, params, features) once fitted
     self._builder = None  # the entry's own dataset config, once opened
+    self.average_with = average_with
 
   def training_config(self, fold: Fold):
     """The experiment config of this spotter's training on `fold`."""
     config = copy.deepcopy(self._config)
     config.model.encoder.modality = self.modality
     config.model.encoder.update(self._settings.encoder.to_dict())
+    finetune = self._settings.get("finetune")
+    if finetune is not None:
+      config.finetune.update(finetune.to_dict())
     if self._settings.start_from:
       config.finetune.init_from = "streams"
       config.finetune.init_streams = {
@@ -134,20 +156,38 @@ class CmclNetSpotter:
       return False
     finetuned = trained["finetune"]
     self._trained = (finetuned.parts, finetuned.state.params, features)
+    if self.average_with:
+      single_trial.write_partner(fold.workdir, f"../{self.average_with}")
     return True
+
+  def _window_scores(self, fold: Fold, split: str) -> list[scoring.TrialScores]:
+    """P(ME) of every window of `split`, averaged with `average_with`'s run when set."""
+    parts, params, features = self._trained
+    runs = [(parts, params, features)]
+    partner = single_trial.partner_dir(fold.workdir) if self.average_with else None
+    if partner is not None:
+      other = single_trial.load_run(partner)
+      runs.append((other.parts, other.params, other.features))
+    per_run = [
+      scoring.score_split(
+        run_parts,
+        run_params,
+        self.builder(fold),
+        split,
+        features=run_features,
+        batch_size=self._config.loso.score_batch_size,
+      )
+      for run_parts, run_params, run_features in runs
+    ]
+    return [
+      dataclasses.replace(t[0], scores=np.mean([x.scores for x in t], axis=0).astype(np.float32))
+      for t in zip(*per_run)
+    ]
 
   def score(self, fold: Fold, split: str) -> list[ScoredTrial]:
     if self._trained is None:
       raise RuntimeError(f"spotter {self.name}: score() before a finished fit()")
-    parts, params, features = self._trained
-    scored = scoring.score_split(
-      parts,
-      params,
-      self.builder(fold),
-      split,
-      features=features,
-      batch_size=self._config.loso.score_batch_size,
-    )
+    scored = self._window_scores(fold, split)
     return [
       ScoredTrial(
         t.info,

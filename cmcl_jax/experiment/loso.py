@@ -75,11 +75,12 @@ other subject ids)."""
 def spotter_config(config, name: str) -> dict:
   """The config a spotter's fold result depends on, as stored in its `spotted.json`:
   flat "section.field" keys, without `RESULT_INDEPENDENT_FIELDS` and the entries of
-  spotters it does not start from, with "ccf": whether its candidates go through
+  spotters it neither starts from nor averages with, with "ccf": whether its candidates go through
   the CCF."""
   flat = config_fields.config_fields(config)
   # A spotter that starts from others' fold runs depends on their entries too.
-  depends_on = {name, *config.spotters[name].get("start_from", {}).values()}
+  entry = config.spotters[name]
+  depends_on = {name, *entry.get("start_from", {}).values(), entry.get("average_with", "")}
   others = [f"spotters.{s}." for s in config.spotters.keys() if s not in depends_on]
   kept = {
     k: v

@@ -110,6 +110,8 @@ class TrainedRun:
     step: the checkpoint's training step.
     fps: frame rate of the videos it was trained on, Hz (None: a run of an older
       cmcl_jax, which did not record it).
+    partner: the run whose P(ME) this one's is averaged with (`PARTNER_FILE`: a
+      LOSO fused spotter with `average_with`), or None.
   """
 
   config: ml_collections.ConfigDict
@@ -119,10 +121,31 @@ class TrainedRun:
   features: object
   step: int
   fps: float | None
+  partner: TrainedRun | None = None
+
+
+PARTNER_FILE = "average_with.json"
+"""In a run folder: {"run": "<folder>"} (relative to it), the run whose P(ME) the
+spotter averages with its own, window by window."""
+
+
+def write_partner(run_dir: epath.PathLike, partner_dir: str) -> None:
+  """Records in `run_dir` that its scores are averaged with `partner_dir`'s."""
+  (epath.Path(run_dir) / PARTNER_FILE).write_text(json.dumps({"run": partner_dir}))
+
+
+def partner_dir(run_dir: epath.PathLike) -> epath.Path | None:
+  """The folder of the run `run_dir`'s scores are averaged with, or None."""
+  path = epath.Path(run_dir) / PARTNER_FILE
+  if not path.exists():
+    return None
+  folder = epath.Path(json.loads(path.read_text())["run"])
+  return folder if folder.is_absolute() else (epath.Path(run_dir) / folder).resolve()
 
 
 def load_run(run_dir: str | os.PathLike) -> TrainedRun:
-  """Reads a run folder of `experiments.train` (or one variant of a LOSO fold).
+  """Reads a run folder of `experiments.train` (or one variant of a LOSO fold), with
+  the run it averages with (`PARTNER_FILE`) when it names one.
 
   Raises:
     FileNotFoundError: naming what is missing (config, inputs or checkpoint).
@@ -145,7 +168,17 @@ def load_run(run_dir: str | os.PathLike) -> TrainedRun:
     config.finetune, params, config.seed, jax.sharding.SingleDeviceSharding(jax.devices()[0])
   )
   checkpointer.close()
-  return TrainedRun(config, parts, params, spec, features, step, inputs.read_fps(run_dir))
+  partner = partner_dir(run_dir)
+  return TrainedRun(
+    config,
+    parts,
+    params,
+    spec,
+    features,
+    step,
+    inputs.read_fps(run_dir),
+    load_run(partner) if partner is not None else None,
+  )
 
 
 def user_trial(
@@ -204,6 +237,14 @@ def score_windows(
   return np.concatenate(scores).astype(np.float32)
 
 
+def _trial_features(run: TrainedRun, task, result):
+  """The run's input standardisation, its per-trial statistics those of this trial."""
+  if run.features.trial_feature_stats is None:
+    return run.features
+  stats = {task.trial_id: trials_lib.record_feature_stats(result.record)}
+  return dataclasses.replace(run.features, trial_feature_stats=stats)
+
+
 def spot_trial(
   video: str | os.PathLike,
   ecg: str | os.PathLike,
@@ -251,12 +292,11 @@ def spot_trial(
     raise SpotTrialError(
       f"{trial.video} with {trial.ecg}: {result.record['reason']}: {result.record['message']}"
     )
-  features = run.features
-  if features.trial_feature_stats is not None:  # standardised within this trial
-    features = dataclasses.replace(
-      features, trial_feature_stats={task.trial_id: trials_lib.record_feature_stats(result.record)}
-    )
-  scores = score_windows(run, result.examples, features, batch_size)
+  runs = [run] if run.partner is None else [run, run.partner]
+  scores = np.mean(
+    [score_windows(r, result.examples, _trial_features(r, task, result), batch_size) for r in runs],
+    axis=0,
+  ).astype(np.float32)
   starts = np.array([example["start_frame"] for _, example in result.examples], np.int64)
   curve = proposals.score_curve(
     starts, scores, run.spec.window_frames, info.frame_count, spotting["smoothing_frames"]

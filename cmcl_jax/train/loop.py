@@ -282,6 +282,7 @@ def check_config(config, stages: Iterable[str] = STAGES) -> None:
       "end_lr_factor": (stage.end_lr_factor, 0 <= stage.end_lr_factor <= 1, "in [0, 1]"),
       "weight_decay": (stage.weight_decay, stage.weight_decay >= 0, "≥ 0"),
       "clip_norm": (stage.clip_norm, stage.clip_norm > 0, "> 0"),
+      "anchor_weight": (stage.anchor_weight, stage.anchor_weight >= 0, "≥ 0"),
     }
     for field, (value, ok, expected) in ranges.items():
       if not ok:

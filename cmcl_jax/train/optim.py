@@ -6,12 +6,17 @@ Parameters are grouped by the model's top-level module ("encoder",
 cosine decay or constant), and leaves the others untouched. Weight decay applies to
 matrices and kernels (ndim ≥ 2), not to biases, norms' scales or 1-D tokens.
 
+`anchor_weight` > 0 adds the gradient of `anchor_weight / 2 · ‖θ − θ₀‖²` to the
+clipped gradient, θ₀ the parameters the stage starts from (L2-SP, Li et al. 2018):
+a warm-started model moves away from its start only as far as the data pull it.
+
 Stage config fields (see `experiments/configs/`): steps, lr, warmup_steps,
 schedule ("cosine" | "constant"), end_lr_factor, weight_decay, clip_norm,
-trainable (tuple of groups), lr_multipliers (group → factor).
+trainable (tuple of groups), lr_multipliers (group → factor), anchor_weight (≥ 0).
 """
 
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import jax
 import optax
@@ -45,6 +50,25 @@ def parameter_groups(params) -> object:
   return jax.tree_util.tree_map_with_path(lambda path, _: path[0].key, params)
 
 
+class AnchorState(NamedTuple):
+  start: optax.Params  # θ₀: the parameters `init` was given
+
+
+def anchor_to_start(weight: float) -> optax.GradientTransformation:
+  """Adds `weight · (θ − θ₀)` to the gradient; θ₀ is kept in the state (checkpointed)."""
+
+  def init(params):
+    return AnchorState(start=jax.tree.map(lambda p: p.copy(), params))
+
+  def update(updates, state, params=None):
+    if params is None:
+      raise ValueError("anchor_to_start needs the parameters in tx.update(…, params)")
+    updates = jax.tree.map(lambda g, p, p0: g + weight * (p - p0), updates, params, state.start)
+    return updates, state
+
+  return optax.GradientTransformation(init, update)
+
+
 def make_optimizer(stage: Mapping, params) -> optax.GradientTransformation:
   """clip_by_global_norm(clip_norm) → AdamW per trainable group; frozen groups get 0.
 
@@ -70,7 +94,10 @@ def make_optimizer(stage: Mapping, params) -> optax.GradientTransformation:
       mask=decay_mask,
     )
   labels = jax.tree.map(lambda name: name if name in trainable else FROZEN, groups)
+  anchor_weight = float(stage.get("anchor_weight", 0.0))
+  anchor = [anchor_to_start(anchor_weight)] if anchor_weight > 0 else []
   return optax.chain(
     optax.clip_by_global_norm(stage["clip_norm"]),
+    *anchor,
     optax.multi_transform(transforms, labels),
   )

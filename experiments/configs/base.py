@@ -31,11 +31,14 @@ def cmcl_net_spotters() -> dict:
   """The paper's ablation: CMCL-Net on each modality (`cmcl_jax.experiment.cmcl_net`).
 
   "both" is the fused model of `model.encoder` (gated cross-attention) fine-tuned
-  from the fold's "video" and "ecg" runs, starting as the video model; "paper" is
+  from the fold's "video" and "ecg" runs, starting as the video model ("average_with":
+  "video" would also average its P(ME) with the video model's, a late fusion); "paper" is
   the paper's fusion (`models.presets.paper_fusion`) trained from scratch like the
   single streams (not run unless named in `loso.spotters`).
   """
-  plain = dict(method="cmcl_net", encoder={}, start_from={}, classifier_from="")
+  plain = dict(
+    method="cmcl_net", encoder={}, finetune={}, start_from={}, classifier_from="", average_with=""
+  )
   return dict(
     video=dict(plain, title="video only", modality="video"),
     ecg=dict(plain, title="ECG only", modality="ecg"),
@@ -134,6 +137,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     clip_norm=1.0,
     trainable=("encoder", "projection_head"),
     lr_multipliers={},
+    anchor_weight=0.0,  # > 0: an L2 pull toward the stage's starting weights (optim)
     margin=0.5,  # Euclidean, for unit-norm embeddings (distances in [0, 2])
     mining="batch_hard",  # or "given" (the sampled triplets as they are)
   )
@@ -147,6 +151,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     clip_norm=1.0,
     trainable=("encoder", "classifier"),
     lr_multipliers={"encoder": 0.1},  # the pre-trained encoder moves slowly
+    anchor_weight=0.0,
     init_from="pretrain",  # or "scratch", or "streams" (a fused model, below)
     # init_from="streams": stream → folder of a finished single-modality run
     # (relative to this run's workdir), and the stream whose classifier starts

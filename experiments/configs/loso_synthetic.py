@@ -65,6 +65,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     lr_multipliers={"encoder": 1.0},
   )
   config.finetune.eval_every_steps = config.finetune.steps  # once, at the end
+  # The fused model starts as the video model and fine-tunes for a third of the
+  # single streams' steps: long enough to take in the heart where it answers MEs,
+  # too short to fit the training subjects' ECG noise where it does not
+  # (docs/results.md, "Fewer fused steps").
+  config.spotters.both.finetune = dict(
+    steps=config.finetune.steps // 3, warmup_steps=config.finetune.warmup_steps // 3
+  )
   config.checkpoint = dict(every_steps=config.finetune.steps, keep=1)
   config.logging = dict(every_steps=2 if runlocal else 50)
 
