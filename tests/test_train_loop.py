@@ -298,9 +298,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_two_processes_match_one_process_with_two_devices(tmp_path, cache_dir):
-  single = tmp_path / "single"
-  _run(single, cache_dir, devices=2)
+def test_two_processes_match_one_device(reference, tmp_path, cache_dir):
   multi = tmp_path / "multi"
   coordinator = f"127.0.0.1:{_free_port()}"
   started = [
@@ -312,7 +310,7 @@ def test_two_processes_match_one_process_with_two_devices(tmp_path, cache_dir):
   outputs = [_finish(s) for s in started]
   for (process, _), output in zip(started, outputs):
     assert process.returncode == 0, output[-5000:]
-  _assert_same_run(multi, single)
+  _assert_same_run(multi, reference)
 
 
 if __name__ == "__main__":
