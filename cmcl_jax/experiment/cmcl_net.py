@@ -95,6 +95,7 @@ class CmclNetSpotter:
     self._trained = None  # (parts, params, features) once fitted
     self._builder = None  # the entry's own dataset config, once opened
     self.average_with = average_with
+    self._partner = None  # (parts, params, features) of average_with's run, once read
 
   def training_config(self, fold: Fold):
     """The experiment config of this spotter's training on `fold`."""
@@ -162,12 +163,12 @@ class CmclNetSpotter:
 
   def _window_scores(self, fold: Fold, split: str) -> list[scoring.TrialScores]:
     """P(ME) of every window of `split`, averaged with `average_with`'s run when set."""
-    parts, params, features = self._trained
-    runs = [(parts, params, features)]
-    partner = single_trial.partner_dir(fold.workdir) if self.average_with else None
-    if partner is not None:
-      other = single_trial.load_run(partner)
-      runs.append((other.parts, other.params, other.features))
+    runs = [self._trained]
+    if self.average_with:
+      if self._partner is None:  # read once: score() runs on held-out and training splits
+        other = single_trial.load_run(single_trial.partner_dir(fold.workdir))
+        self._partner = (other.parts, other.params, other.features)
+      runs.append(self._partner)
     per_run = [
       scoring.score_split(
         run_parts,
