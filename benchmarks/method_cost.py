@@ -8,8 +8,10 @@ and times, medians of `--runs`:
 * preprocessing, ms per video frame: CMCL-Net's window extraction as the `mecg` build
   runs it (`window_examples.trial_examples`: face track, flow, ECG, features); the
   baselines' face crops (`face_crops.read_face_crops`, decode + dlib on the first
-  frame + crop); MDMD's score at 30 Hz (`mdmd_features.mdmd_scores`, Farneback);
-  SOFTNet's features at 30 Hz (`softnet_features.frame_features`, DIS);
+  frame + crop) of every frame and of the 30 Hz frames they read; MDMD's score at
+  30 Hz (`mdmd_features.mdmd_scores`, Farneback), and crops + score of one video per
+  core read one at a time and side by side (`face_crops.each_video`); SOFTNet's
+  features at 30 Hz (`softnet_features.frame_features`, DIS);
 * inference, ms per video frame: CMCL-Net's window scoring with the demo's model
   (`loso_synthetic.py`; untrained weights cost the same); SOFTNet's `predict`;
 * training: SOFTNet's seconds per 1000 training examples for its 10 epochs, from a
@@ -22,6 +24,7 @@ Prints a Markdown table for BENCHMARKS.md; name the machine (printed).
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -66,13 +69,30 @@ def main() -> None:
     rows["CMCL-Net — window extraction (build)"] = machine.median_seconds(
       lambda: window_examples.trial_examples(task), args.runs
     )
-    rows["MDMD, SOFTNet — face crops (decode, dlib, crop)"] = machine.median_seconds(
+    rows["MDMD, SOFTNet — face crops of every frame (decode, dlib, crop)"] = machine.median_seconds(
       lambda: face_crops.read_face_crops(video, 128), args.runs
+    )
+    rows["MDMD, SOFTNet — face crops at 30 Hz (what they read)"] = machine.median_seconds(
+      lambda: face_crops.read_face_crops(video, 128, step=step), args.runs
     )
     k = mdmd.k_frames(ANALYSIS_FPS, "micro")
     rows["MDMD — score at 30 Hz (Farneback)"] = machine.median_seconds(
       lambda: mdmd_features.mdmd_scores(analysed, k, flow="farneback"), args.runs
     )
+
+    def mdmd_video(_):
+      crops = face_crops.read_face_crops(video, 128, step=step)
+      return mdmd_features.mdmd_scores(crops.frames, k, flow="farneback")
+
+    cores = len(os.sched_getaffinity(0))
+    for workers in sorted({1, cores}):
+      # `cores` copies of the trial, as a spotter reads a split's videos (`each_video`)
+      rows[f"MDMD — crops + score, {cores} videos on {workers} thread(s), per video"] = (
+        machine.median_seconds(
+          lambda: face_crops.each_video(mdmd_video, range(cores), workers), args.runs
+        )
+        / cores
+      )
     k_softnet = 5  # SOFTNet's k of 0.2–0.5 s MEs at 30 Hz
     features = softnet_features.frame_features(analysed, crops.landmarks, k=k_softnet)
     rows["SOFTNet — features at 30 Hz (DIS)"] = machine.median_seconds(

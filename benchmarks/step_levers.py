@@ -11,7 +11,9 @@ round runs `--steps_per_round` steps; the table gives the median ms per step ove
 the ratio to the preset. The inputs are the random batches of
 `benchmarks/train_speed.py`. Variants compute the same function (tests/
 test_models_cpu_kernels.py, tests/test_models_attention.py) except "no dropout",
-which shows what dropout costs and is not a lever.
+which shows what dropout costs and is not a lever, and "bfloat16 compute", which
+rounds activations to 8 bits of mantissa (the `large` preset's setting for
+accelerators).
 """
 
 import statistics
@@ -36,7 +38,10 @@ VARIANTS = {
   "attention_implementation='fused'": {"attention_implementation": "fused"},
   "attention_implementation='reference'": {"attention_implementation": "reference"},
   "no dropout (not a lever)": {"dropout": 0.0},
+  "bfloat16 compute (model.dtype)": {"dtype": "bfloat16"},
 }
+MODEL_FIELDS = ("dtype",)
+"""Variant fields of `config.model` itself; the others are `model.encoder` fields."""
 
 
 def main(argv):
@@ -47,7 +52,8 @@ def main(argv):
   runners = {}
   for name, fields in VARIANTS.items():
     config = base.copy_and_resolve_references()
-    config.model.encoder.update(fields)
+    config.model.encoder.update({k: v for k, v in fields.items() if k not in MODEL_FIELDS})
+    config.model.update({k: v for k, v in fields.items() if k in MODEL_FIELDS})
     if "dropout" in fields:
       config.model.heads.classifier_dropout = fields["dropout"]
     runners[name] = train_speed.jax_step_runner(stage, config, batch, mesh)

@@ -34,7 +34,44 @@ def test_face_crops_of_a_synthetic_video(tiny_built):
   crops = face_crops.read_face_crops(face_crops.trial_videos(raw)[info.trial], 64)
   assert crops.frames.shape == (info.frame_count, 64, 64) and crops.frames.dtype == np.uint8
   assert crops.landmarks.shape == (68, 2) and (crops.landmarks >= 0).all()
-  assert crops.fps == info.fps and crops.first_face == 0
+  assert crops.fps == info.fps and crops.first_face == 0 and crops.step == 1
+  every_third = face_crops.read_face_crops(face_crops.trial_videos(raw)[info.trial], 64, step=3)
+  np.testing.assert_array_equal(every_third.frames, crops.frames[::3])
+  np.testing.assert_array_equal(every_third.landmarks, crops.landmarks)
+  assert every_third.box == crops.box and every_third.step == 3
+
+
+def test_each_video_keeps_order_and_returns_face_crop_errors_in_place():
+  def compute(i):
+    if i == 2:
+      raise face_crops.FaceCropError(f"video {i}: no face")
+    return np.full(3, i)
+
+  for workers in (1, 2, 3):
+    out = face_crops.each_video(compute, range(5), workers)
+    assert isinstance(out[2], face_crops.FaceCropError) and "video 2" in str(out[2])
+    assert [int(o[0]) for k, o in enumerate(out) if k != 2] == [0, 1, 3, 4]
+
+  def broken(i):
+    raise OSError(f"disk gone at {i}")
+
+  with pytest.raises(OSError, match="disk gone"):
+    face_crops.each_video(broken, range(3), 2)
+  with pytest.raises(ValueError, match="workers=0"):
+    face_crops.each_video(compute, range(3), 0)
+
+
+def test_cached_arrays_are_written_whole_and_read_back(tmp_path):
+  video = tmp_path / "trial.avi"
+  calls = []
+  compute = lambda: calls.append(1) or np.arange(4.0)
+  first = face_crops.cached(tmp_path / "cache", video, [5, "dis"], compute)
+  again = face_crops.cached(tmp_path / "cache", video, [5, "dis"], compute)
+  np.testing.assert_array_equal(first, again)
+  assert len(calls) == 1
+  assert [f.name for f in (tmp_path / "cache").iterdir() if "partial" in f.name] == []
+  face_crops.cached(tmp_path / "cache", video, [6, "dis"], compute)  # another key: computed
+  assert len(calls) == 2
 
 
 def test_analysis_frames_map_back_to_video_frames():

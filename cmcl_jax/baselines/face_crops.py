@@ -16,11 +16,15 @@ frame folder its record names relative to the raw root.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import hashlib
 import json
 import os
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -35,6 +39,11 @@ from cmcl_jax.video import landmark_rois
 
 SEARCH_SECONDS = 2.0
 """How far into a video the first face is looked for."""
+MAX_WORKERS = 8
+"""At most this many videos are read side by side (`each_video`): each holds its crops
+in memory."""
+
+Item = TypeVar("Item")
 
 
 class FaceCropError(ValueError):
@@ -46,11 +55,13 @@ class FaceCrops:
   """One video's face crops.
 
   Attributes:
-    frames: (T, size, size) uint8 grey crops, every frame of the video.
+    frames: (ceil(T / step), size, size) uint8 grey crops of frames 0, step, 2·step, …
+      of the video's T.
     box: (x0, y0, x1, y1) the crop box in the video's pixels, x1 / y1 exclusive.
     landmarks: (68, 2) float32 landmarks of the first crop with a face, crop pixels.
     first_face: the frame the box and landmarks come from.
     fps: the video's frame rate, Hz.
+    step: every how many video frames `frames` holds one.
   """
 
   frames: np.ndarray
@@ -58,6 +69,7 @@ class FaceCrops:
   landmarks: np.ndarray
   first_face: int
   fps: float
+  step: int = 1
 
 
 def trial_videos(raw_dir: str | os.PathLike) -> dict[str, Path]:
@@ -101,14 +113,21 @@ class TrialVideos:
     return self._mecg[info.trial]
 
 
-def read_face_crops(video: str | os.PathLike, size: int, fps: float | None = None) -> FaceCrops:
-  """Every frame of `video`, grey, cropped by the box of its first face, resized.
+def read_face_crops(
+  video: str | os.PathLike, size: int, fps: float | None = None, *, step: int = 1
+) -> FaceCrops:
+  """Every `step`-th frame of `video`, grey, cropped by the box of its first face, resized.
+
+  The frames between are not decoded where `video_io.iter_frames` can skip them (MJPG,
+  frame folders), so a baseline at 30 Hz on a 150 fps video reads a fifth of it; the
+  crops it keeps are the same as those of `step=1`.
 
   Args:
     video: a video file or frame folder (`video_io`).
     size: side of the square crops, pixels.
     fps: the frame rate of a frame folder without `fps.txt` (CAS(ME)², SAMM-LV and
       CAS(ME)³ as released), frames/s.
+    step: keep frames 0, step, 2·step, …; an int >= 1.
 
   Raises:
     FaceCropError: naming the video, when no face is found in its first
@@ -116,25 +135,32 @@ def read_face_crops(video: str | os.PathLike, size: int, fps: float | None = Non
   """
   info = video_io.video_info(video, fps=fps)
   search = max(1, int(round(SEARCH_SECONDS * info.fps)))
-  box, first = None, 0
+  box, first, first_crop = None, 0, None
+
+  def crop(frame: np.ndarray) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return cv2.resize(frame[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA)
+
   for first, frame in enumerate(video_io.iter_frames(video, grayscale=True, stop=search)):
     points = detect_landmarks(frame)
     if points is not None:
       box = landmark_rois.face_crop_box(points, frame.shape)
+      first_crop = crop(frame)
       break
   if box is None:
     raise FaceCropError(f"{video}: no face found in the first {search} frames")
-  x0, y0, x1, y1 = box
   frames = np.stack(
     [
-      cv2.resize(frame[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA)
-      for frame in video_io.iter_frames(video, grayscale=True, expect_frames=info.frame_count)
+      crop(frame)
+      for frame in video_io.iter_frames(
+        video, grayscale=True, step=step, expect_frames=info.frame_count
+      )
     ]
   )
-  landmarks = detect_landmarks(frames[first])
+  landmarks = detect_landmarks(first_crop)
   if landmarks is None:
     raise FaceCropError(f"{video}: no landmarks on the {size}×{size} face crop of frame {first}")
-  return FaceCrops(frames, tuple(int(v) for v in box), landmarks, first, info.fps)
+  return FaceCrops(frames, tuple(int(v) for v in box), landmarks, first, info.fps, step)
 
 
 def frame_step(video_fps: float, analysis_fps: float) -> int:
@@ -180,8 +206,37 @@ def cached(cache_dir, video: Path, key: list, compute) -> np.ndarray:
     return np.load(path)
   array = compute()
   cache_dir.mkdir(parents=True, exist_ok=True)
-  np.save(path, array)
+  partial = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.partial.npy")
+  np.save(partial, array)
+  os.replace(partial, path)  # whole or absent for a reader in another thread or process
   return array
+
+
+def each_video(
+  compute: Callable[[Item], np.ndarray], items: Sequence[Item], workers: int | None = None
+) -> list[np.ndarray | FaceCropError]:
+  """`[compute(item) for item in items]`, several videos at a time.
+
+  Decoding, OpenCV's resizing and optical flow release the GIL, so threads read the
+  videos of a split side by side: `workers` of them, by default one per core this
+  process may use (at most `MAX_WORKERS`). A `FaceCropError` is returned in the place
+  of its item, for the caller to count the video as faceless; other errors propagate.
+  """
+  if workers is None:
+    workers = min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+  if workers < 1:
+    raise ValueError(f"workers={workers}: expected >= 1")
+
+  def attempt(item):
+    try:
+      return compute(item)
+    except FaceCropError as error:
+      return error
+
+  if workers == 1 or len(items) < 2:
+    return [attempt(item) for item in items]
+  with concurrent.futures.ThreadPoolExecutor(min(workers, len(items))) as pool:
+    return list(pool.map(attempt, items))
 
 
 def faceless(info, kind: str, error: FaceCropError) -> ScoredTrial:

@@ -55,7 +55,7 @@ class MdmdSpotter:
     k, video = method.k(self._settings.kind), self._videos(info)
 
     def compute():
-      crops = face_crops.read_face_crops(video, self._settings.crop_px, info.fps).frames[::step]
+      crops = face_crops.read_face_crops(video, self._settings.crop_px, info.fps, step=step).frames
       return mdmd_features.mdmd_scores(crops, mdmd.fit_k(k, len(crops)), flow=method.flow)
 
     return face_crops.cached(
@@ -64,13 +64,15 @@ class MdmdSpotter:
 
   def score(self, fold, split: str) -> list[ScoredTrial]:
     kind, out = self._settings.kind, []
-    for info in trials_lib.load_trials(fold.builder, split):
-      step = face_crops.frame_step(info.fps, self._settings.fps)
-      method = self._method(info.fps / step)
-      try:
-        score = self._score(info, fold.cache_dir, step, method)
-      except face_crops.FaceCropError as error:
-        out.append(face_crops.faceless(info, kind, error))
+    infos = trials_lib.load_trials(fold.builder, split)
+    steps = [face_crops.frame_step(info.fps, self._settings.fps) for info in infos]
+    methods = [self._method(info.fps / step) for info, step in zip(infos, steps)]
+    scores = face_crops.each_video(
+      lambda i: self._score(infos[i], fold.cache_dir, steps[i], methods[i]), range(len(infos))
+    )
+    for info, step, method, score in zip(infos, steps, methods, scores):
+      if isinstance(score, face_crops.FaceCropError):
+        out.append(face_crops.faceless(info, kind, score))
         continue
       k = mdmd.fit_k(method.k(kind), len(score))
       shortest, longest = method.lengths(kind)

@@ -68,9 +68,9 @@ class SoftnetSpotter:
     settings, video = self._settings, self._videos(info)
 
     def compute():
-      crops = face_crops.read_face_crops(video, settings.crop_px, info.fps)
+      crops = face_crops.read_face_crops(video, settings.crop_px, info.fps, step=step)
       return softnet_features.frame_features(
-        crops.frames[::step], crops.landmarks, k=k, method=settings.flow
+        crops.frames, crops.landmarks, k=k, method=settings.flow
       ).astype(np.float16)  # 21 kB a frame in float32; flow pixels need no more
 
     return face_crops.cached(cache_dir, video, [step, settings.crop_px, settings.flow, k], compute)
@@ -84,11 +84,12 @@ class SoftnetSpotter:
     truth = [self._truth(info, step) for info in infos]
     k = self._settings.k or softnet_labels.k_from_intervals(np.concatenate(truth))
     features, labels = [], []
-    for info, intervals in zip(infos, truth):
-      try:
-        trial = self._features(info, fold.cache_dir, step, k)
-      except face_crops.FaceCropError as error:
-        logging.warning("trial %s: %s; left out of SOFTNet's training", info.trial, error)
+    computed = face_crops.each_video(
+      lambda info: self._features(info, fold.cache_dir, step, k), infos
+    )
+    for info, intervals, trial in zip(infos, truth, computed):
+      if isinstance(trial, face_crops.FaceCropError):
+        logging.warning("trial %s: %s; left out of SOFTNet's training", info.trial, trial)
         continue
       features.append(trial)
       labels.append(softnet_labels.pseudo_labels(len(trial) + k, intervals, k))
@@ -112,15 +113,19 @@ class SoftnetSpotter:
       raise RuntimeError(f"spotter {self.name}: score() before a finished fit()")
     params, k, step = self._trained
     kind, out = self._settings.kind, []
-    for info in trials_lib.load_trials(fold.builder, split):
+    infos = trials_lib.load_trials(fold.builder, split)
+    for info in infos:
       if self._step(info) != step:
         raise ValueError(f"trial {info.trial}: {info.fps} Hz, trained at every {step}-th frame")
-      try:
-        if params is None:
-          raise face_crops.FaceCropError("SOFTNet is untrained: no training video gave a face")
-        features = self._features(info, fold.cache_dir, step, k)
-      except face_crops.FaceCropError as error:
-        out.append(face_crops.faceless(info, kind, error))
+    if params is None:
+      untrained = face_crops.FaceCropError("SOFTNet is untrained: no training video gave a face")
+      return [face_crops.faceless(info, kind, untrained) for info in infos]
+    computed = face_crops.each_video(
+      lambda info: self._features(info, fold.cache_dir, step, k), infos
+    )
+    for info, features in zip(infos, computed):
+      if isinstance(features, face_crops.FaceCropError):
+        out.append(face_crops.faceless(info, kind, features))
         continue
       scores = softnet_train.predict(params, softnet_features.normalize(features))
       frames = len(scores) + k
