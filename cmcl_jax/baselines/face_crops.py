@@ -6,7 +6,9 @@ and use that box for every frame (no tracking): the box is the MEGC 2020 baselin
 each crop resized to `size` × `size`, with the 68 landmarks of the first crop found
 again on the crop itself (SOFTNet's ROIs are placed on them). SOFTNet's authors crop
 with dlib's HOG rectangle instead; the landmark box is within a few pixels of it on a
-frontal face (`cmcl_jax.video.landmark_rois`).
+frontal face (`cmcl_jax.video.landmark_rois`). A baseline at 30 Hz reads only the
+frames it analyses (`read_face_crops(…, step=5)` on a 150 fps video), and a split's
+videos several at a time (`each_video`).
 
 `TrialVideos(raw_dir)` finds each built trial's video in the raw layout the dataset
 was built from: for `mecg` through `trial_videos` (dataset trial ids are
