@@ -39,6 +39,13 @@ def test_face_crops_of_a_synthetic_video(tiny_built):
   np.testing.assert_array_equal(every_third.frames, crops.frames[::3])
   np.testing.assert_array_equal(every_third.landmarks, crops.landmarks)
   assert every_third.box == crops.box and every_third.step == 3
+  # Several videos at a time (dlib's models are shared by the threads): the same crops.
+  video = face_crops.trial_videos(raw)[info.trial]
+  side_by_side = face_crops.each_video(
+    lambda _: face_crops.read_face_crops(video, 64, step=3).frames, range(6), workers=3
+  )
+  for frames in side_by_side:
+    np.testing.assert_array_equal(frames, every_third.frames)
 
 
 def test_each_video_keeps_order_and_returns_face_crop_errors_in_place():

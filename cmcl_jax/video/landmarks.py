@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,10 @@ def landmark_model_path(model_path: str | os.PathLike | None = None) -> Path:
       f"or point {MODEL_ENV} (or model_path=) at a shape_predictor_68_face_landmarks.dat"
     )
   return path
+
+
+_DLIB_LOCK = threading.Lock()
+"""Held around every dlib call (`detect_landmarks` may run on several threads)."""
 
 
 @functools.lru_cache(maxsize=None)
@@ -153,18 +158,20 @@ def detect_landmarks(
   except TypeError as error:
     raise ValueError(str(error)) from error
   _check_upsample(upsample)
-  detector, predictor = _models(str(landmark_model_path(model_path)))
+  path = str(landmark_model_path(model_path))
   gray = np.ascontiguousarray(to_gray(frame))
-  if upsample is None:
-    faces = detector(gray, 0)
-    if len(faces) == 0 and max(gray.shape) <= AUTO_UPSAMPLE_MAX_SIDE_PX:
-      faces = detector(gray, 1)
-  else:
-    faces = detector(gray, int(upsample))
-  if len(faces) == 0:
-    return None
-  face = max(faces, key=lambda rect: rect.area())
-  shape = predictor(gray, face)
+  with _DLIB_LOCK:  # one dlib call at a time: the shared models crash under threads
+    detector, predictor = _models(path)
+    if upsample is None:
+      faces = detector(gray, 0)
+      if len(faces) == 0 and max(gray.shape) <= AUTO_UPSAMPLE_MAX_SIDE_PX:
+        faces = detector(gray, 1)
+    else:
+      faces = detector(gray, int(upsample))
+    if len(faces) == 0:
+      return None
+    face = max(faces, key=lambda rect: rect.area())
+    shape = predictor(gray, face)
   if shape.num_parts != NUM_LANDMARKS:
     raise LandmarkModelError(
       f"the landmark model gives {shape.num_parts} points; expected the "
