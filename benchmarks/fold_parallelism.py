@@ -83,7 +83,7 @@ def _pinned_round(cores: list[int], steps: int) -> dict:
       stdin=subprocess.PIPE,
       stdout=subprocess.PIPE,
       text=True,
-    )  # fmt: skip
+    )
     for core in cores
   ]
   for worker in workers:  # all compiled before any is timed

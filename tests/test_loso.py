@@ -73,12 +73,12 @@ def test_loso_runs_resumes_and_reports(tmp_path):
 
   # The demo's fused spotter trains only its classifier: its encoder is the video and
   # ECG runs' encoders as they finished, its classifier no longer the video one's.
-  fused = single_trial.load_run(tmp_path / "loso" / "folds" / subjects[0] / "both")
-  fused_params = nnx.to_pure_dict(fused.params)
-  for stream in ("video", "ecg"):
-    single = single_trial.load_run(tmp_path / "loso" / "folds" / subjects[0] / stream)
-    single_encoder = nnx.to_pure_dict(single.params)["encoder"]
-    parts = {k: v for k, v in single_encoder.items() if k.startswith(f"{stream}_")}
+  fold_dir = tmp_path / "loso" / "folds" / subjects[0]
+  load = lambda spotter: nnx.to_pure_dict(single_trial.load_run(fold_dir / spotter).params)
+  fused_params = load("both")
+  singles = {stream: load(stream) for stream in ("video", "ecg")}
+  for stream, single in singles.items():
+    parts = {k: v for k, v in single["encoder"].items() if k.startswith(f"{stream}_")}
     leaves = jax.tree_util.tree_flatten_with_path(parts)[0]
     assert leaves
     for path, value in leaves:
@@ -86,11 +86,9 @@ def test_loso_runs_resumes_and_reports(tmp_path):
       for key in path:
         fused_value = fused_value[key.key]
       np.testing.assert_array_equal(fused_value, value, err_msg=jax.tree_util.keystr(path))
-  video_classifier = nnx.to_pure_dict(
-    single_trial.load_run(tmp_path / "loso" / "folds" / subjects[0] / "video").params
-  )["classifier"]
   assert not np.array_equal(
-    video_classifier["output"]["kernel"], fused_params["classifier"]["output"]["kernel"]
+    singles["video"]["classifier"]["output"]["kernel"],
+    fused_params["classifier"]["output"]["kernel"],
   )
 
   # The demo again over the finished workdir redoes only the report and keeps what

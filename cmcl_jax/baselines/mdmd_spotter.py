@@ -64,13 +64,12 @@ class MdmdSpotter:
 
   def score(self, fold, split: str) -> list[ScoredTrial]:
     kind, out = self._settings.kind, []
-    infos = trials_lib.load_trials(fold.builder, split)
-    steps = [face_crops.frame_step(info.fps, self._settings.fps) for info in infos]
-    methods = [self._method(info.fps / step) for info, step in zip(infos, steps)]
-    scores = face_crops.each_video(
-      lambda i: self._score(infos[i], fold.cache_dir, steps[i], methods[i]), range(len(infos))
-    )
-    for info, step, method, score in zip(infos, steps, methods, scores):
+    jobs = []  # (trial, its analysis step, MDMD's settings at its analysed rate)
+    for info in trials_lib.load_trials(fold.builder, split):
+      step = face_crops.frame_step(info.fps, self._settings.fps)
+      jobs.append((info, step, self._method(info.fps / step)))
+    scores = face_crops.each_video(lambda job: self._score(job[0], fold.cache_dir, *job[1:]), jobs)
+    for (info, step, method), score in zip(jobs, scores):
       if isinstance(score, face_crops.FaceCropError):
         out.append(face_crops.faceless(info, kind, score))
         continue

@@ -75,6 +75,11 @@ class SoftnetSpotter:
 
     return face_crops.cached(cache_dir, video, [step, settings.crop_px, settings.flow, k], compute)
 
+  def _each_features(self, infos, cache_dir, step: int, k: int) -> list:
+    """`_features` of every trial, several videos at a time (`face_crops.each_video`):
+    an array, or the `FaceCropError` of a video without a face."""
+    return face_crops.each_video(lambda info: self._features(info, cache_dir, step, k), infos)
+
   def fit(self, fold) -> bool:
     infos = trials_lib.load_trials(fold.builder, fold.train_split)
     steps = {self._step(info) for info in infos}
@@ -84,9 +89,7 @@ class SoftnetSpotter:
     truth = [self._truth(info, step) for info in infos]
     k = self._settings.k or softnet_labels.k_from_intervals(np.concatenate(truth))
     features, labels = [], []
-    computed = face_crops.each_video(
-      lambda info: self._features(info, fold.cache_dir, step, k), infos
-    )
+    computed = self._each_features(infos, fold.cache_dir, step, k)
     for info, intervals, trial in zip(infos, truth, computed):
       if isinstance(trial, face_crops.FaceCropError):
         logging.warning("trial %s: %s; left out of SOFTNet's training", info.trial, trial)
@@ -120,9 +123,7 @@ class SoftnetSpotter:
     if params is None:
       untrained = face_crops.FaceCropError("SOFTNet is untrained: no training video gave a face")
       return [face_crops.faceless(info, kind, untrained) for info in infos]
-    computed = face_crops.each_video(
-      lambda info: self._features(info, fold.cache_dir, step, k), infos
-    )
+    computed = self._each_features(infos, fold.cache_dir, step, k)
     for info, features in zip(infos, computed):
       if isinstance(features, face_crops.FaceCropError):
         out.append(face_crops.faceless(info, kind, features))
