@@ -11,6 +11,11 @@ Batches are dicts of arrays (see `cmcl_jax.models.cmcl_net` for the model keys):
 `make_steps` closes the steps over the model parts and the optimizer and jit-compiles
 them with the state donated and the state and metrics replicated on the mesh.
 Metrics are float32 scalars.
+
+Train steps differentiate only the stage's `trainable` groups: the others enter the
+loss through `stop_gradient`, so their gradient is zero and XLA drops their backward
+pass (a classifier trained on frozen encoders does not back-propagate through them).
+Clipping and the reported `grad_norm` therefore cover the trained groups only.
 """
 
 import dataclasses
@@ -22,6 +27,7 @@ import jax.numpy as jnp
 import optax
 
 from cmcl_jax.train import losses
+from cmcl_jax.train.optim import parameter_groups
 from cmcl_jax.train.state import ModelParts, TrainState, merge_model
 
 VIEWS = ("anchor", "positive", "negative")
@@ -33,7 +39,16 @@ def _apply_gradients(
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
   new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state)
-  return new_state, optax.global_norm(grads)
+  return new_state, optax.tree.norm(grads)
+
+
+def stop_frozen_gradients(params, trainable: tuple[str, ...]):
+  """`params` with every leaf outside the top-level groups `trainable` behind stop_gradient."""
+  return jax.tree.map(
+    lambda group, p: p if group in trainable else jax.lax.stop_gradient(p),
+    parameter_groups(params),
+    params,
+  )
 
 
 def stack_views(batch: Mapping[str, Mapping[str, jax.Array]]) -> dict[str, jax.Array]:
@@ -72,11 +87,13 @@ def pretrain_step(
   schedule: Callable,
   margin: float,
   mining: str,
+  trainable: tuple[str, ...],
 ) -> tuple[TrainState, dict]:
-  """One triplet-loss update. Metrics: loss, grad_norm, lr."""
+  """One triplet-loss update of the `trainable` groups. Metrics: loss, grad_norm, lr."""
 
   def loss_fn(params):
-    return pretrain_loss(merge_model(parts, params, rng), batch, margin=margin, mining=mining)
+    model = merge_model(parts, stop_frozen_gradients(params, trainable), rng)
+    return pretrain_loss(model, batch, margin=margin, mining=mining)
 
   loss, grads = jax.value_and_grad(loss_fn)(state.params)
   new_state, grad_norm = _apply_gradients(state, grads, tx)
@@ -98,12 +115,13 @@ def finetune_step(
   loss_name: str,
   class_weights,
   focal_gamma: float,
+  trainable: tuple[str, ...],
 ) -> tuple[TrainState, dict]:
-  """One classification update. Metrics: loss, accuracy, grad_norm, lr."""
+  """One classification update of the `trainable` groups. Metrics: loss, accuracy, grad_norm, lr."""
   labels = batch["label"]
 
   def loss_fn(params):
-    logits = merge_model(parts, params, rng).classify(batch)
+    logits = merge_model(parts, stop_frozen_gradients(params, trainable), rng).classify(batch)
     loss = losses.classification_loss(
       loss_name, logits, labels, class_weights=class_weights, focal_gamma=focal_gamma
     )
@@ -174,6 +192,7 @@ def make_steps(
     class_weights=stage.get("class_weights", None),
     focal_gamma=stage.get("focal_gamma", 2.0),
   )
+  trainable = tuple(stage["trainable"])
   if stage_name == "pretrain":
     if stage["mining"] not in losses.MININGS:
       raise ValueError(f"pretrain.mining must be one of {losses.MININGS}, got {stage['mining']!r}")
@@ -184,6 +203,7 @@ def make_steps(
       schedule=schedule,
       margin=stage["margin"],
       mining=stage["mining"],
+      trainable=trainable,
     )
   elif stage_name == "finetune":
     if classification["loss_name"] not in losses.CLASSIFICATION_LOSSES:
@@ -192,7 +212,7 @@ def make_steps(
         f"got {classification['loss_name']!r}"
       )
     train = functools.partial(
-      finetune_step, parts=parts, tx=tx, schedule=schedule, **classification
+      finetune_step, parts=parts, tx=tx, schedule=schedule, trainable=trainable, **classification
     )
   else:
     raise ValueError(f"unknown stage {stage_name!r}; expected 'pretrain' or 'finetune'")
