@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import h5py
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -108,6 +109,30 @@ def test_fresh_model_shapes_and_input_errors():
   assert model(u, v, strain).shape == (2, 1)
   with pytest.raises(ValueError, match=r"SOFTNet input v: expected \(B, 42, 42, 1\)"):
     model(u, v[:, :40], strain)
+
+
+def three_stream_scores(model, features):
+  """The layers as Keras runs them: one 1-channel convolution per stream, window pooling."""
+  pool = lambda x, side: nnx.max_pool(x, (side, side), (side, side), "VALID")
+  pooled = [
+    pool(jax.nn.relu(conv(features[..., i : i + 1])), 3) for i, conv in enumerate(model.streams)
+  ]
+  flat = pool(jnp.concatenate(pooled, axis=-1), 2).reshape(len(features), -1)
+  return model.output(jax.nn.relu(model.hidden(flat)))[:, 0]
+
+
+def test_one_block_convolution_has_the_gradients_of_three_stream_convolutions():
+  graphdef, params = nnx.split(softnet.SOFTNet(rngs=nnx.Rngs(1)))
+  features = jnp.asarray(np.concatenate(random_inputs(seed=5, batch=4), axis=-1))
+  targets = jnp.asarray([0.0, 1.0, 1.0, 0.0])
+
+  def loss(params, forward):
+    return jnp.mean((forward(nnx.merge(graphdef, params), features) - targets) ** 2)
+
+  ours = jax.grad(loss)(params, lambda model, x: model.score(x))
+  reference = jax.grad(loss)(params, three_stream_scores)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), ours, reference)
+  assert float(jnp.abs(ours["streams"][2]["kernel"][...]).max()) > 0
 
 
 def write_weights(path, arrays, *, skip=None, reshape=None):
