@@ -68,15 +68,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # The fused model is the fold's video and ECG encoders, frozen, under a classifier
   # that starts as the video model's and is the only part trained: a late fusion
   # that can learn how far to trust the heart, but not fit the training subjects'
-  # ECG noise into the encoders. Its steps cost a third of a full step, so it trains
-  # 3× as many: on development seeds 43 / 40 (control) +0.168 / +0.011 F1 against
-  # video, with 150 steps +0.101 / −0.003 (docs/development.md).
-  config.spotters.both.finetune = dict(
-    trainable=("classifier",),
-    steps=3 * config.finetune.steps,
-    warmup_steps=3 * config.finetune.warmup_steps,
-    eval_every_steps=3 * config.finetune.steps,
-  )
+  # ECG noise into the encoders. 150 steps, like the single streams: 450 gained
+  # +0.016 F1 on the default data of fresh seeds 65–67 and lost 0.029 on their
+  # negative control (docs/results.md, "Seeds 65–67").
+  config.spotters.both.finetune = dict(trainable=("classifier",))
   config.checkpoint = dict(every_steps=config.finetune.steps, keep=1)
   config.logging = dict(every_steps=2 if runlocal else 50)
 
