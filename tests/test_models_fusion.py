@@ -9,9 +9,10 @@ from cmcl_jax.models import CMCLNet, example_batch, model_config
 from cmcl_jax.train import warm_start
 
 
-def tiny(modality, seed, **encoder):
+def tiny(modality, seed, heads=None, **encoder):
   config = model_config("tiny")
   config.encoder.update(modality=modality, **encoder)
+  config.heads.update(heads or {})
   return config, CMCLNet.from_config(config, rngs=nnx.Rngs(seed))
 
 
@@ -45,6 +46,55 @@ def test_a_gated_fused_model_starts_as_the_video_model():
   # An open gate lets the ECG stream in: the outputs then differ.
   fused.encoder.video_layers[0].cross_gate[...] = jnp.asarray(0.5)
   assert np.abs(np.asarray(fused.classify(batch) - video.classify(batch))).max() > 1e-4
+
+
+def test_a_classifier_reading_the_ecg_features_starts_as_the_video_model():
+  _, video = tiny("video", seed=1)
+  _, ecg = tiny("ecg", seed=2)
+  config, fused = tiny(
+    "both", seed=3, heads=dict(classifier_ecg_features=True), fusion_layer="gated"
+  )
+  features = fused.encoder.ecg_backbone.num_features
+  assert fused.classifier.hidden.kernel.shape[0] == fused.encoder.embedding_dim + features
+  batch = example_batch(fused.encoder, 4)
+  rng = np.random.default_rng(0)
+  batch["flow"] = jnp.asarray(rng.normal(size=batch["flow"].shape))
+  batch["ecg_features"] = jnp.asarray(rng.normal(size=batch["ecg_features"].shape))
+  fused = started_from_streams(config, fused, video, ecg)
+  np.testing.assert_allclose(fused.classify(batch), video.classify(batch), atol=1e-5)
+  # Weights on the feature rows let the features in, the encoders unchanged.
+  kernel = np.asarray(fused.classifier.hidden.kernel[...])
+  kernel[-features:] = 0.5
+  fused.classifier.hidden.kernel[...] = jnp.asarray(kernel)
+  assert np.abs(np.asarray(fused.classify(batch) - video.classify(batch))).max() > 1e-3
+
+
+def test_a_video_model_cannot_read_ecg_features():
+  with pytest.raises(ValueError, match="classifier_ecg_features=True needs an ECG modality"):
+    tiny("video", seed=1, heads=dict(classifier_ecg_features=True))
+
+
+def test_video_dropout_zeroes_whole_video_embeddings_in_training_only():
+  heads = dict(classifier_video_dropout=0.5, classifier_dropout=0.0)
+  _, fused = tiny("both", seed=3, heads=heads, dropout=0.0)
+  batch = example_batch(fused.encoder, 64)
+  batch["flow"] = jnp.asarray(np.random.default_rng(0).normal(size=batch["flow"].shape))
+  embedding = fused.encode(batch)
+  video_dim = fused.encoder.embedding_dim // 2
+  without_video = embedding.at[:, :video_dim].set(0.0)
+  with_video = np.asarray(fused.classify(batch))
+  np.testing.assert_allclose(with_video, fused.classifier(embedding), atol=1e-6)
+  fused.train()
+  trained = np.asarray(fused.classify(batch))
+  dropped = np.all(np.isclose(trained, fused.classifier(without_video), atol=1e-6), axis=1)
+  kept = np.all(np.isclose(trained, with_video, atol=1e-6), axis=1)
+  assert np.all(dropped ^ kept)
+  assert 16 <= dropped.sum() <= 48  # about half of 64
+
+
+def test_video_dropout_needs_a_concatenated_fusion():
+  with pytest.raises(ValueError, match="classifier_video_dropout=0.5 needs a fused encoder"):
+    tiny("both", seed=1, heads=dict(classifier_video_dropout=0.5), fusion="sum")
 
 
 def test_the_paper_fusion_cannot_start_as_a_stream():

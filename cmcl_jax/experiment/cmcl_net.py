@@ -31,7 +31,8 @@ class CmclNetSpotter:
   Trains with the config's `data`, `model`, `pretrain`, `finetune`, `checkpoint`
   and `logging` sections under the fold's workdir; peak rule `config.loso.spotting`.
   Its entry's `encoder` fields override `model.encoder` for this spotter (e.g. the
-  paper's fusion), its `finetune` fields the `finetune` section; optional fields: `kind` ("micro" or "macro"), `tfds_config` (the
+  paper's fusion), its `heads` fields `model.heads` (e.g. `classifier_ecg_features`),
+  its `finetune` fields the `finetune` section; optional fields: `kind` ("micro" or "macro"), `tfds_config` (the
   dataset config it trains and scores on, "" for `data.tfds_config`) and `spotting`
   (its own peak rule instead of `loso.spotting`). A fused spotter may start from the same fold's single-modality
   spotters: `start_from` maps a stream to a spotter run before it (listed before it
@@ -102,6 +103,10 @@ class CmclNetSpotter:
     config = copy.deepcopy(self._config)
     config.model.encoder.modality = self.modality
     config.model.encoder.update(self._settings.encoder.to_dict())
+    heads = self._settings.get("heads")
+    if heads is not None:  # CMCLNet keywords the model config may not list
+      with config.model.heads.unlocked():
+        config.model.heads.update(heads.to_dict())
     finetune = self._settings.get("finetune")
     if finetune is not None:
       config.finetune.update(finetune.to_dict())

@@ -32,6 +32,16 @@ class CMCLNet(nnx.Module):
     encoder: the `CrossModalEncoder` (built by the caller, so any encoder works).
     projection_dim, projection_hidden_dim: the `ProjectionHead`.
     classifier_hidden_dim, num_classes, classifier_dropout: the `Classifier`.
+    classifier_ecg_features: the classifier also reads the batch's hand-made ECG
+      features (B, F), appended to the embedding: its input is
+      (B, embedding_dim + F). ECG modalities only. A late fusion of the fixed,
+      interpretable heart features (e.g. the heart-rate rise) beside the learned
+      ones, which cannot fit the training subjects' ECG noise.
+    classifier_video_dropout: in training, the share of windows whose video
+      embedding is zeroed before the classifier (modality dropout; fused models with
+      fusion "concat"). A classifier over encoders already fit to the training
+      subjects would otherwise learn that the video explains every label and give
+      the heart no weight.
 
   Heads compute in the encoder's dtype. Starts in eval mode; `model.train()` turns
   all dropout on, `model.eval()` off.
@@ -46,10 +56,27 @@ class CMCLNet(nnx.Module):
     classifier_hidden_dim: int = 64,
     num_classes: int = 2,
     classifier_dropout: float = 0.0,
+    classifier_ecg_features: bool = False,
+    classifier_video_dropout: float = 0.0,
     rngs: nnx.Rngs,
   ):
+    if classifier_ecg_features and not encoder.uses_ecg:
+      raise ValueError(
+        "classifier_ecg_features=True needs an ECG modality; the encoder's modality is "
+        f"{encoder.modality!r}"
+      )
+    if classifier_video_dropout and (encoder.modality != "both" or encoder.fusion != "concat"):
+      raise ValueError(
+        f"classifier_video_dropout={classifier_video_dropout} needs a fused encoder "
+        f"(modality 'both', fusion 'concat'); got modality={encoder.modality!r}, "
+        f"fusion={encoder.fusion!r}"
+      )
     dtypes = dict(dtype=encoder.dtype, param_dtype=encoder.param_dtype)
     self.encoder = encoder
+    self.classifier_ecg_features = classifier_ecg_features
+    classifier_inputs = encoder.embedding_dim
+    if classifier_ecg_features:
+      classifier_inputs += encoder.ecg_backbone.num_features
     self.projection_head = ProjectionHead(
       encoder.embedding_dim,
       projection_hidden_dim,
@@ -58,13 +85,20 @@ class CMCLNet(nnx.Module):
       **dtypes,
     )
     self.classifier = Classifier(
-      encoder.embedding_dim,
+      classifier_inputs,
       classifier_hidden_dim,
       num_classes,
       dropout=classifier_dropout,
       rngs=rngs,
       **dtypes,
     )
+    # Built last and only when used, so that a model without it draws the same
+    # initial weights and dropout keys as before it existed. Drops whole rows.
+    self.video_dropout = None
+    if classifier_video_dropout:
+      self.video_dropout = nnx.Dropout(
+        classifier_video_dropout, broadcast_dims=(1,), deterministic=True, rngs=rngs
+      )
 
   @classmethod
   def from_config(cls, config: Mapping, *, rngs: nnx.Rngs) -> "CMCLNet":
@@ -106,6 +140,16 @@ class CMCLNet(nnx.Module):
     self, batch: Mapping[str, jax.Array], *, deterministic: bool | None = None
   ) -> jax.Array:
     """ME / non-ME logits (B, num_classes) float32."""
-    return self.classifier(
-      self.encode(batch, deterministic=deterministic), deterministic=deterministic
-    )
+    inputs = self.encode(batch, deterministic=deterministic)
+    if self.video_dropout is not None:
+      video_dim = self.encoder.embedding_dim // 2  # the video half comes first
+      kept = self.video_dropout(jnp.ones_like(inputs[:, :1]), deterministic=deterministic)
+      keep = jnp.concatenate(
+        [jnp.broadcast_to(kept > 0, inputs[:, :video_dim].shape), jnp.ones_like(inputs[:, video_dim:], bool)],
+        axis=-1,
+      )
+      inputs = jnp.where(keep, inputs, 0.0)
+    if self.classifier_ecg_features:
+      features = jnp.asarray(batch["ecg_features"], jnp.float32)
+      inputs = jnp.concatenate([inputs, features], axis=-1)
+    return self.classifier(inputs, deterministic=deterministic)

@@ -9,7 +9,8 @@ their gates, which start closed) keeps its fresh initialisation.
 
 `finetune.init_classifier` names the stream whose classifier starts the fused one:
 its weights fill that stream's rows of the first layer (fusion "concat") and the
-other stream's rows start at zero, so with closed gates the fused model computes
+other stream's rows (and those of the hand-made ECG features, when the classifier
+reads them) start at zero, so with closed gates the fused model computes
 exactly that single-modality model at step 0. "" keeps a fresh classifier.
 """
 
@@ -101,7 +102,9 @@ def _start_classifier(target: dict, source: dict, stream: str, model_config) -> 
   offset = STREAMS.index(stream) * dim
   kernel = np.zeros_like(np.asarray(target["hidden"]["kernel"]))
   source_kernel = np.asarray(source["hidden"]["kernel"])
-  if kernel.shape != (2 * dim, source_kernel.shape[1]):
+  # Rows past the two streams' (the hand-made ECG features, `classifier_ecg_features`)
+  # start at zero like the other stream's.
+  if source_kernel.shape[0] != dim or kernel.shape[0] < 2 * dim or kernel.shape[1] != source_kernel.shape[1]:
     raise ValueError(
       f"classifier.hidden.kernel: the fused model's {kernel.shape} does not hold the "
       f"{stream} classifier's {source_kernel.shape} in its rows"
