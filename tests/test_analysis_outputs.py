@@ -81,6 +81,16 @@ def test_seed_study_spread_and_claims(tmp_path):
   assert checks["video + ECG beats ECG only (F1)"]["holds_on"] == "3/3 seeds"
   ccf = checks["CCF raises precision (video + ECG + CCF vs video + ECG)"]
   assert ccf["holds_on"] == "3/3 seeds" and ccf["difference_min"] > 0
+  assert not any("retrained" in claim for claim in checks)  # not run: left out
+  retrained = {
+    s: [*t, {"variant": "video, retrained", **Counts(12, 22, 8).as_dict()}]
+    for s, t in per_seed.items()
+  }
+  checks = {
+    c["claim"]: c for c in seeds.claims(retrained, dict(names, video_retrained="video, retrained"))
+  }
+  equal_budget = checks["video + ECG beats video with its classifier retrained as long (F1)"]
+  assert equal_budget["holds_on"] == "2/3 seeds"  # F1 0.444 against 0.462, 0.393, 0.491
   seeds.plot_seed_study(per_seed).savefig(tmp_path / "seeds.png")
   assert (tmp_path / "seeds.png").stat().st_size > 0
 

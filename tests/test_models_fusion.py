@@ -1,6 +1,7 @@
 """The gated fusion: a fused model that starts as its single-modality streams."""
 
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 from flax import nnx
@@ -95,6 +96,31 @@ def test_video_dropout_zeroes_whole_video_embeddings_in_training_only():
 def test_video_dropout_needs_a_concatenated_fusion():
   with pytest.raises(ValueError, match="classifier_video_dropout=0.5 needs a fused encoder"):
     tiny("both", seed=1, heads=dict(classifier_video_dropout=0.5), fusion="sum")
+
+
+def test_a_video_model_restarts_from_a_video_model():
+  config, video = tiny("video", seed=1)
+  _, again = tiny("video", seed=4)
+  batch = example_batch(video.encoder, 4)
+  batch["flow"] = jnp.asarray(np.random.default_rng(0).normal(size=batch["flow"].shape))
+  assert np.abs(np.asarray(again.classify(batch) - video.classify(batch))).max() > 1e-4
+  pure = nnx.to_pure_dict(nnx.state(again, nnx.Param))
+  source = nnx.to_pure_dict(nnx.state(video, nnx.Param))
+  warm_start._copy_matching(pure["encoder"], source["encoder"], "encoder")
+  warm_start._start_classifier(pure["classifier"], source["classifier"], "video", config)
+  state = nnx.state(again, nnx.Param)
+  nnx.replace_by_pure_dict(state, pure)
+  nnx.update(again, state)
+  np.testing.assert_allclose(again.classify(batch), video.classify(batch), atol=1e-6)
+
+
+def test_a_video_model_cannot_start_from_an_ecg_run():
+  config, video = tiny("video", seed=1)
+  finetune = dict(init_streams={"ecg": "../ecg"}, init_classifier="")
+  with pytest.raises(ValueError, match=r"among \('video',\) \(model.encoder.modality='video'\)"):
+    warm_start.from_streams(
+      nnx.state(video, nnx.Param), ml_collections.ConfigDict(finetune), None, config, None
+    )
 
 
 def test_the_paper_fusion_cannot_start_as_a_stream():

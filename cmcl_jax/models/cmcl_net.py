@@ -94,11 +94,11 @@ class CMCLNet(nnx.Module):
     )
     # Built last and only when used, so that a model without it draws the same
     # initial weights and dropout keys as before it existed. Drops whole rows.
-    self.video_dropout = None
-    if classifier_video_dropout:
-      self.video_dropout = nnx.Dropout(
-        classifier_video_dropout, broadcast_dims=(1,), deterministic=True, rngs=rngs
-      )
+    self.video_dropout = (
+      nnx.Dropout(classifier_video_dropout, broadcast_dims=(1,), deterministic=True, rngs=rngs)
+      if classifier_video_dropout
+      else None
+    )
 
   @classmethod
   def from_config(cls, config: Mapping, *, rngs: nnx.Rngs) -> "CMCLNet":
@@ -145,7 +145,10 @@ class CMCLNet(nnx.Module):
       video_dim = self.encoder.embedding_dim // 2  # the video half comes first
       kept = self.video_dropout(jnp.ones_like(inputs[:, :1]), deterministic=deterministic)
       keep = jnp.concatenate(
-        [jnp.broadcast_to(kept > 0, inputs[:, :video_dim].shape), jnp.ones_like(inputs[:, video_dim:], bool)],
+        [
+          jnp.broadcast_to(kept > 0, inputs[:, :video_dim].shape),
+          jnp.ones_like(inputs[:, video_dim:], bool),
+        ],
         axis=-1,
       )
       inputs = jnp.where(keep, inputs, 0.0)

@@ -1,5 +1,10 @@
 """Fine-tuning a fused model from finished single-modality runs (`init_from="streams"`).
 
+A single-modality model may start from a finished run of its own modality the same
+way (its stream and classifier copied): the fused spotter's training without the
+other stream, so that "video + ECG" can be compared with a video model trained as
+long (the demo's "video, classifier retrained" row).
+
 `finetune.init_streams` maps a stream ("video", "ecg") to the run folder of a
 finished single-modality run (relative to the fused run's workdir, or absolute).
 Each stream of the fused encoder — its backbone, patch embedding, its layers'
@@ -91,8 +96,12 @@ def _copy_matching(target: dict, source: dict, where: str) -> int:
 
 
 def _start_classifier(target: dict, source: dict, stream: str, model_config) -> None:
-  """The source classifier in `stream`'s rows of the fused first layer, zeros elsewhere."""
+  """The source classifier in `stream`'s rows of the fused first layer, zeros elsewhere
+  (a single-modality model: the source classifier as it is)."""
   encoder = model_config.encoder
+  if encoder.modality == stream:
+    _copy_matching(target, source, "classifier")
+    return
   if encoder.fusion != "concat":
     raise ValueError(
       f"finetune.init_classifier={stream!r} needs model.encoder.fusion='concat' (one "
@@ -104,7 +113,11 @@ def _start_classifier(target: dict, source: dict, stream: str, model_config) -> 
   source_kernel = np.asarray(source["hidden"]["kernel"])
   # Rows past the two streams' (the hand-made ECG features, `classifier_ecg_features`)
   # start at zero like the other stream's.
-  if source_kernel.shape[0] != dim or kernel.shape[0] < 2 * dim or kernel.shape[1] != source_kernel.shape[1]:
+  if (
+    source_kernel.shape[0] != dim
+    or kernel.shape[0] < 2 * dim
+    or kernel.shape[1] != source_kernel.shape[1]
+  ):
     raise ValueError(
       f"classifier.hidden.kernel: the fused model's {kernel.shape} does not hold the "
       f"{stream} classifier's {source_kernel.shape} in its rows"
@@ -116,7 +129,8 @@ def _start_classifier(target: dict, source: dict, stream: str, model_config) -> 
 
 
 def from_streams(params: nnx.State, finetune, workdir: epath.Path, model_config, sharding):
-  """`params` (a fused model's) with its streams and classifier from single runs.
+  """`params` (a fused model's, or a single-modality one's) with its streams and
+  classifier from single runs.
 
   Args:
     params: the fused model's freshly initialised `nnx.Param` state.
@@ -125,16 +139,14 @@ def from_streams(params: nnx.State, finetune, workdir: epath.Path, model_config,
     model_config: the fused model's config section.
     sharding: where to place the restored arrays.
   """
-  if model_config.encoder.modality != "both":
-    raise ValueError(
-      "finetune.init_from='streams' starts a fused model; model.encoder.modality is "
-      f"{model_config.encoder.modality!r}"
-    )
+  modality = model_config.encoder.modality
+  streams = STREAMS if modality == "both" else (modality,)
   sources = dict(finetune.init_streams)
-  unknown = sorted(set(sources) - set(STREAMS))
+  unknown = sorted(set(sources) - set(streams))
   if unknown or not sources:
     raise ValueError(
-      f"finetune.init_streams={sources}: expected run folders for streams among {STREAMS}"
+      f"finetune.init_streams={sources}: expected run folders for streams among "
+      f"{streams} (model.encoder.modality={modality!r})"
     )
   classifier_from = finetune.init_classifier
   if classifier_from and classifier_from not in sources:

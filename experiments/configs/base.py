@@ -34,7 +34,10 @@ def cmcl_net_spotters() -> dict:
   from the fold's "video" and "ecg" runs, starting as the video model ("average_with":
   "video" would also average its P(ME) with the video model's, a late fusion); "paper" is
   the paper's fusion (`models.presets.paper_fusion`) trained from scratch like the
-  single streams (not run unless named in `loso.spotters`).
+  single streams (not run unless named in `loso.spotters`). "video_retrained" is
+  the fused spotter's training without the ECG: the fold's video model, its
+  classifier trained again as long, so that "video + ECG" can be compared with a
+  video model of the same training budget (not run unless named).
   """
   plain = dict(
     method="cmcl_net", encoder={}, finetune={}, start_from={}, classifier_from="", average_with=""
@@ -47,6 +50,13 @@ def cmcl_net_spotters() -> dict:
       title="video + ECG",
       modality="both",
       start_from=dict(video="video", ecg="ecg"),
+      classifier_from="video",
+    ),
+    video_retrained=dict(
+      plain,
+      title="video only, classifier retrained",
+      modality="video",
+      start_from=dict(video="video"),
       classifier_from="video",
     ),
     paper=dict(
