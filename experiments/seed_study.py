@@ -4,7 +4,8 @@ r"""The demo over several seeds: Table 3 with its spread, and the paper's claims
   python -m experiments.seed_study --seeds=50,51,52 --control   # → workdir/seeds_control
 
 Runs the demo (`experiments.end_to_end.run`: synthetic data of that seed, build, LOSO, report) once per
-seed under `<workdir>/seed_<n>/` — each resumable — then writes under `<workdir>/`:
+seed, on the `study` synthetic preset (the demo's data with 8 subjects; `--synthetic=demo`
+for the demo's 4), under `<workdir>/seed_<n>/` — each resumable — then writes under `<workdir>/`:
 `seed_study.{md,csv,json}` (per variant: precision / recall / F1 mean, sd, min, max
 and each seed's F1), the same of every spotter's rows in
 `seed_study_table2.{md,csv,json}` (when the config runs other methods than
@@ -44,7 +45,10 @@ _CONFIG = config_flags.DEFINE_config_file(
 _WORKDIR = flags.DEFINE_string("workdir", "workdir/seeds", "Output folder.")
 _SEEDS = flags.DEFINE_list("seeds", ["22", "23", "24"], "Seeds (data and training).")
 _SYNTHETIC = flags.DEFINE_enum(
-  "synthetic", "demo", sorted(synthetic.PRESETS), "Synthetic MECG size preset."
+  "synthetic",
+  "study",
+  sorted(synthetic.PRESETS),
+  "Synthetic MECG size preset: 'study' is the demo's data with 8 subjects.",
 )
 _SET = flags.DEFINE_multi_string(
   "set", [], "Override a synthetic field (`SyntheticConfig`): name=value."

@@ -2,7 +2,8 @@
 
 Every knob has the unit in its name or its comment. `preset("tiny")` builds in seconds
 for tests; `preset("demo")` (4 subjects × 4 trials × 30 s) in well under a minute on
-2 CPU cores; `preset("stress")` is
+2 CPU cores; `preset("study")` is the demo with 8 subjects (the seed study's);
+`preset("stress")` is
 large on purpose (for build and loader benchmarks).
 """
 
@@ -170,6 +171,9 @@ PRESETS = {
     twitches_per_minute=12.0,
   ),
   "demo": SyntheticConfig(num_subjects=4),
+  # The seed study's: the demo's data with twice the subjects, 24 over 3 seeds for
+  # its bootstrap intervals (≈ 20–28 min a seed on 2 shared cores, docs/results.md).
+  "study": SyntheticConfig(num_subjects=8),
   "stress": SyntheticConfig(
     num_subjects=20, trials_per_subject=12, trial_seconds=60.0, frame_height=160, frame_width=160
   ),
