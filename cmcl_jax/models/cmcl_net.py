@@ -143,15 +143,9 @@ class CMCLNet(nnx.Module):
     inputs = self.encode(batch, deterministic=deterministic)
     if self.video_dropout is not None:
       video_dim = self.encoder.embedding_dim // 2  # the video half comes first
-      kept = self.video_dropout(jnp.ones_like(inputs[:, :1]), deterministic=deterministic)
-      keep = jnp.concatenate(
-        [
-          jnp.broadcast_to(kept > 0, inputs[:, :video_dim].shape),
-          jnp.ones_like(inputs[:, video_dim:], bool),
-        ],
-        axis=-1,
-      )
-      inputs = jnp.where(keep, inputs, 0.0)
+      kept = self.video_dropout(jnp.ones_like(inputs[:, :1]), deterministic=deterministic) > 0
+      video = jnp.where(kept, inputs[:, :video_dim], 0.0)
+      inputs = jnp.concatenate([video, inputs[:, video_dim:]], axis=-1)
     if self.classifier_ecg_features:
       features = jnp.asarray(batch["ecg_features"], jnp.float32)
       inputs = jnp.concatenate([inputs, features], axis=-1)

@@ -72,8 +72,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # +0.016 F1 on the default data of fresh seeds 65–67 and lost 0.029 on their
   # negative control (docs/results.md, "Seeds 65–67").
   config.spotters.both.finetune = dict(trainable=("classifier",))
-  # Its budget without the ECG (not run by the demo; a seed study may name it).
-  config.spotters.video_retrained.finetune = dict(trainable=("classifier",))
+  # Its training without the ECG (not run by the demo; a seed study may name it).
+  config.spotters.video_retrained.finetune = config.spotters.both.finetune.to_dict()
   config.checkpoint = dict(every_steps=config.finetune.steps, keep=1)
   config.logging = dict(every_steps=2 if runlocal else 50)
 
