@@ -11,7 +11,10 @@ Writes a synthetic raw layout (`synthetic.preset("tiny")`: 3 subjects × 2 trial
   spawned workers), and the size of the built dataset on disk;
 * each loader (pretrain triplets, balanced fine-tuning, ordered eval) over the
   whole build: batches/s and windows/s after one warm-up batch, median of `--runs`
-  passes of `--batches` batches, with 0 and `--workers` grain worker processes.
+  passes of `--batches` batches, with 0 and `--workers` grain worker processes;
+* decoding one stored window, side by side: its arrays as raw bytes (how `mecg`
+  ≥ 1.4.0 stores them) against the same window serialised with protobuf float lists
+  (`mecg` ≤ 1.3.0), interleaved, median of `--runs` passes over 500 windows.
 
 Prints Markdown tables for BENCHMARKS.md. Results depend on the machine: name it.
 """
@@ -48,6 +51,35 @@ def _loader_rate(make, batches: int) -> float:
   for _ in range(batches):
     next(iterator)
   return batches / (time.perf_counter() - start)
+
+
+def _float_list_features(features: tfds.features.FeaturesDict) -> tfds.features.FeaturesDict:
+  """The same features with every array stored as a protobuf float list (mecg ≤ 1.3.0)."""
+  return tfds.features.FeaturesDict(
+    {
+      name: tfds.features.Tensor(shape=feature.shape, dtype=feature.np_dtype)
+      if isinstance(feature, tfds.features.Tensor) and feature.shape
+      else feature
+      for name, feature in features.items()
+    }
+  )
+
+
+def _decode_rates(builder, split: str, runs: int, count: int = 500) -> dict[str, float]:
+  """ms to decode one window, {encoding: median over `runs` interleaved passes}."""
+  source = builder.as_data_source(split=split)
+  records = [source[i] for i in range(min(count, len(source)))]
+  encodings = {"raw bytes (mecg ≥ 1.4.0)": builder.info.features}
+  encodings["protobuf float lists (mecg ≤ 1.3.0)"] = _float_list_features(builder.info.features)
+  stored = {name: [f.serialize_example(r) for r in records] for name, f in encodings.items()}
+  times = {name: [] for name in encodings}
+  for _ in range(runs):
+    for name, features in encodings.items():
+      start = time.perf_counter()
+      for data in stored[name]:
+        features.deserialize_example_np(data)
+      times[name].append((time.perf_counter() - start) / len(records) * 1e3)
+  return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main():
@@ -109,6 +141,11 @@ def main():
           _loader_rate(lambda: make(workers), batches) for _ in range(args.runs)
         )
         print(f"| {name} | {workers} | {rate:.1f} | {rate * windows_per_batch:.0f} |")
+
+    print("\n| decoding one window, stored as | ms (median) |")
+    print("|---|---|")
+    for name, ms in _decode_rates(builder, split, args.runs).items():
+      print(f"| {name} | {ms:.3f} |")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ class MecgConfig(tfds.core.BuilderConfig):
 class Builder(tfds.core.GeneratorBasedBuilder):
   """MECG windows: face flow clip, ECG segment, HRV features, HR/HRS, ME label."""
 
-  VERSION = tfds.core.Version("1.3.0")
+  VERSION = tfds.core.Version("1.4.0")
   RELEASE_NOTES = {
     "1.0.0": "Initial release: per-subject splits, array_record.",
     "1.1.0": "Per-trial files hold window_motion (hard-negative sampling); the "
@@ -97,6 +97,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     "detector runs on, the crops are read at the smallest libjpeg scale that "
     "does not enlarge them, and MJPG gray frames are the JPEG's luma (within "
     "1-2 grey levels of the earlier colour-then-gray decode).",
+    "1.4.0": "Array features (flow, ecg, ecg_features, hr_bpm, hrs_bpm_per_s) are "
+    "stored as raw bytes instead of protobuf float lists: the same values, read "
+    "several times faster, and float16 flow takes 2 bytes a value on disk instead of 4.",
   }
   BUILDER_CONFIGS = [
     MecgConfig(
@@ -146,6 +149,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           "flow": tfds.features.Tensor(
             shape=flow,
             dtype=np.float16,
+            encoding=tfds.features.Encoding.BYTES,
             doc=(
               "(T, S, S, 2) flow (dx, dy) from the window's first face crop to T "
               "evenly spaced later crops, pixels of the roi crop"
@@ -154,19 +158,25 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           "ecg": tfds.features.Tensor(
             shape=(spec.ecg_length,),
             dtype=np.float32,
+            encoding=tfds.features.Encoding.BYTES,
             doc="(L,) band-passed ECG centred on the window, mV",
           ),
           "ecg_features": tfds.features.Tensor(
             shape=(len(WINDOW_FEATURE_NAMES),),
             dtype=np.float32,
+            encoding=tfds.features.Encoding.BYTES,
             doc="window_features in the order " + ", ".join(WINDOW_FEATURE_NAMES),
           ),
           "hr_bpm": tfds.features.Tensor(
-            shape=(spec.hr_length,), dtype=np.float32, doc="heart rate over the ECG context, bpm"
+            shape=(spec.hr_length,),
+            dtype=np.float32,
+            encoding=tfds.features.Encoding.BYTES,
+            doc="heart rate over the ECG context, bpm",
           ),
           "hrs_bpm_per_s": tfds.features.Tensor(
             shape=(spec.hr_length,),
             dtype=np.float32,
+            encoding=tfds.features.Encoding.BYTES,
             doc="heart-rate slope |dHR/dt| over the ECG context, bpm/s",
           ),
           "label": tfds.features.ClassLabel(names=["non_me", "me"]),

@@ -130,12 +130,14 @@ def _configs() -> list[MegcConfig]:
 class Builder(tfds.core.GeneratorBasedBuilder):
   """CAS(ME)² / SAMM-LV / CAS(ME)³ windows: face flow clip and a micro or macro label."""
 
-  VERSION = tfds.core.Version("1.1.0")
+  VERSION = tfds.core.Version("1.2.0")
   RELEASE_NOTES = {
     "1.0.0": "Initial release: per-subject splits, micro and macro configs.",
     "1.1.0": "Faster video decoding: the face track reads only its detector's "
     "frames and the crops are read at the smallest scale that does not enlarge "
     "them (within 1-2 grey levels of 1.0.0's frames).",
+    "1.2.0": "flow is stored as raw bytes instead of a protobuf float list: the "
+    "same values, read several times faster, 2 bytes a value on disk instead of 4.",
   }
   BUILDER_CONFIGS = _configs()
   MANUAL_DOWNLOAD_INSTRUCTIONS = """\
@@ -167,6 +169,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           "flow": tfds.features.Tensor(
             shape=flow,
             dtype=np.float16,
+            encoding=tfds.features.Encoding.BYTES,
             doc=(
               "(T, S, S, 2) flow (dx, dy) from the window's first face crop to T "
               "evenly spaced later crops, pixels of the roi crop"
