@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+from tensorflow_datasets.proto import tf_example_pb2
 
 from cmcl_jax.data import trials, windows
 from cmcl_jax.data.datasets import AnnotationFileError, video_windows
@@ -71,6 +72,8 @@ def _check_build(builder, truth, target):
         assert want.kind == target
       positives += want.label
   assert example["flow"].shape == (4, 16, 16, 2) and example["flow"].dtype == np.float16
+  stored = tf_example_pb2.Example.FromString(source.data_source[len(source) - 1])
+  assert stored.features.feature["flow"].WhichOneof("kind") == "bytes_list"  # not a float list
   assert positives > 0
   report = json.loads((Path(builder.data_dir) / "build_report.json").read_text())
   assert report["totals"]["me_windows"] == positives
