@@ -105,9 +105,9 @@ def test_array_features_are_stored_as_raw_bytes(built):
   is ~6x slower to read) and come back with the dtype and shape the builder declares."""
   builder, _, _ = built
   split = next(iter(builder.info.splits.keys()))
-  stored = builder.as_data_source(split=split).data_source[0]
-  example = tf_example_pb2.Example.FromString(stored).features.feature
-  record = builder.as_data_source(split=split)[0]
+  source = builder.as_data_source(split=split)
+  example = tf_example_pb2.Example.FromString(source.data_source[0]).features.feature
+  record = source[0]
   arrays = ("flow", "ecg", "ecg_features", "hr_bpm", "hrs_bpm_per_s")
   for name in arrays:
     assert example[name].WhichOneof("kind") == "bytes_list", name

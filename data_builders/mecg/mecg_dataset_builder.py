@@ -63,6 +63,7 @@ from cmcl_jax.data import video_io
 from cmcl_jax.data import window_examples
 from cmcl_jax.data import windows
 from cmcl_jax.ecg import WINDOW_FEATURE_NAMES
+from data_builders.features import array_feature
 
 WORKERS_ENV = "MECG_BUILD_WORKERS"
 LOOKAHEAD_PER_WORKER = 2
@@ -146,38 +147,33 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     return self.dataset_info_from_configs(
       features=tfds.features.FeaturesDict(
         {
-          "flow": tfds.features.Tensor(
-            shape=flow,
-            dtype=np.float16,
-            encoding=tfds.features.Encoding.BYTES,
-            doc=(
+          "flow": array_feature(
+            flow,
+            np.float16,
+            (
               "(T, S, S, 2) flow (dx, dy) from the window's first face crop to T "
               "evenly spaced later crops, pixels of the roi crop"
             ),
           ),
-          "ecg": tfds.features.Tensor(
-            shape=(spec.ecg_length,),
-            dtype=np.float32,
-            encoding=tfds.features.Encoding.BYTES,
-            doc="(L,) band-passed ECG centred on the window, mV",
+          "ecg": array_feature(
+            (spec.ecg_length,),
+            np.float32,
+            "(L,) band-passed ECG centred on the window, mV",
           ),
-          "ecg_features": tfds.features.Tensor(
-            shape=(len(WINDOW_FEATURE_NAMES),),
-            dtype=np.float32,
-            encoding=tfds.features.Encoding.BYTES,
-            doc="window_features in the order " + ", ".join(WINDOW_FEATURE_NAMES),
+          "ecg_features": array_feature(
+            (len(WINDOW_FEATURE_NAMES),),
+            np.float32,
+            "window_features in the order " + ", ".join(WINDOW_FEATURE_NAMES),
           ),
-          "hr_bpm": tfds.features.Tensor(
-            shape=(spec.hr_length,),
-            dtype=np.float32,
-            encoding=tfds.features.Encoding.BYTES,
-            doc="heart rate over the ECG context, bpm",
+          "hr_bpm": array_feature(
+            (spec.hr_length,),
+            np.float32,
+            "heart rate over the ECG context, bpm",
           ),
-          "hrs_bpm_per_s": tfds.features.Tensor(
-            shape=(spec.hr_length,),
-            dtype=np.float32,
-            encoding=tfds.features.Encoding.BYTES,
-            doc="heart-rate slope |dHR/dt| over the ECG context, bpm/s",
+          "hrs_bpm_per_s": array_feature(
+            (spec.hr_length,),
+            np.float32,
+            "heart-rate slope |dHR/dt| over the ECG context, bpm/s",
           ),
           "label": tfds.features.ClassLabel(names=["non_me", "me"]),
           "kind": tfds.features.ClassLabel(names=list(windows.KINDS)),

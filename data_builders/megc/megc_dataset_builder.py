@@ -62,6 +62,7 @@ from cmcl_jax.data.datasets import layouts
 from cmcl_jax.data.datasets import video_build_report
 from cmcl_jax.data.datasets import video_windows
 from cmcl_jax.data.datasets.annotations import TITLES
+from data_builders.features import array_feature
 
 WORKERS_ENV = "MEGC_BUILD_WORKERS"
 LOOKAHEAD_PER_WORKER = 2
@@ -166,11 +167,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     return self.dataset_info_from_configs(
       features=tfds.features.FeaturesDict(
         {
-          "flow": tfds.features.Tensor(
-            shape=flow,
-            dtype=np.float16,
-            encoding=tfds.features.Encoding.BYTES,
-            doc=(
+          "flow": array_feature(
+            flow,
+            np.float16,
+            (
               "(T, S, S, 2) flow (dx, dy) from the window's first face crop to T "
               "evenly spaced later crops, pixels of the roi crop"
             ),
