@@ -34,10 +34,14 @@ _CONFIG = train_speed._CONFIG
 _STAGE = flags.DEFINE_enum("stage", "finetune", ("pretrain", "finetune"), "Training stage.")
 _ROUNDS = flags.DEFINE_integer("rounds", 5, "Interleaved timing rounds.")
 _STEPS_PER_ROUND = flags.DEFINE_integer("steps_per_round", 3, "Steps per variant per round.")
+_ONLY = flags.DEFINE_list(
+  "only", [], "Variants to time beside the preset (parts of their names); all when empty."
+)
 
 VARIANTS = {
   "preset": {},
   "video_conv='xla' (XLA's convolution)": {"video_conv": "xla"},
+  "video_conv='patches' (patch matrix × kernel)": {"video_conv": "patches"},
   "attention_implementation='fused'": {"attention_implementation": "fused"},
   "attention_implementation='reference'": {"attention_implementation": "reference"},
   "no dropout (not a lever)": {"dropout": 0.0},
@@ -62,14 +66,15 @@ def main(argv):
   batch = train_speed._batch(stage, base, np.random.default_rng(0))
   mesh = sharding.make_mesh()
   runners = {}
-  for name, fields in VARIANTS.items():
+  chosen = lambda name: name == "preset" or not _ONLY.value or any(p in name for p in _ONLY.value)
+  for name, fields in filter(lambda item: chosen(item[0]), VARIANTS.items()):
     config = base.copy_and_resolve_references()
     config.model.encoder.update({k: v for k, v in fields.items() if k not in MODEL_FIELDS})
     config.model.update({k: v for k, v in fields.items() if k in MODEL_FIELDS})
     if "dropout" in fields:
       config.model.heads.classifier_dropout = fields["dropout"]
     runners[name] = train_speed.jax_step_runner(stage, config, batch, mesh)
-  for name, stage_fields in HEAD_ONLY.items():
+  for name, stage_fields in filter(lambda item: chosen(item[0]), HEAD_ONLY.items()):
     config = base.copy_and_resolve_references()
     config[stage].update(stage_fields(HEADS[stage]))
     runners[name] = train_speed.jax_step_runner(stage, config, batch, mesh)

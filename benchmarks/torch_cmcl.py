@@ -300,7 +300,7 @@ def batch_hard_triplet_loss(embeddings, labels, margin: float, anchor_mask):
   n = embeddings.shape[0]
   dist = torch.cdist(embeddings, embeddings).clamp_min(1e-6)
   same = labels[:, None] == labels[None, :]
-  positive = same & ~torch.eye(n, dtype=torch.bool)
+  positive = same & ~torch.eye(n, dtype=torch.bool, device=embeddings.device)
   hardest_positive = dist.masked_fill(~positive, -math.inf).amax(1)
   hardest_negative = dist.masked_fill(same, math.inf).amin(1)
   valid = positive.any(1) & (~same).any(1) & anchor_mask
@@ -341,7 +341,13 @@ def pretrain_step(model, optimizer, batch, margin: float, clip_norm: float) -> f
   views = ("anchor", "positive", "negative")
   stacked = {k: torch.cat([batch[v][k] for v in views]) for k in batch["anchor"]}
   b = batch["anchor"]["flow"].shape[0]
-  labels = torch.cat([torch.ones(2 * b, dtype=torch.long), torch.zeros(b, dtype=torch.long)])
+  device = batch["anchor"]["flow"].device
+  labels = torch.cat(
+    [
+      torch.ones(2 * b, dtype=torch.long, device=device),
+      torch.zeros(b, dtype=torch.long, device=device),
+    ]
+  )
   optimizer.zero_grad(set_to_none=True)
   loss = batch_hard_triplet_loss(model.embed(stacked), labels, margin, labels == 1)
   loss.backward()

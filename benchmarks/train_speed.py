@@ -13,6 +13,7 @@ framework: warm-up (JAX: compile), then `--runs` timed runs of `--steps` steps e
 steps/s is the median over runs. Prints a Markdown table for BENCHMARKS.md.
 """
 
+import contextlib
 import statistics
 import time
 
@@ -61,8 +62,10 @@ def _median_rate(run_once, runs, steps):
   return statistics.median(rates)
 
 
-def jax_step_runner(stage, config, batch, mesh):
-  """`run(n)`: n of the library's jit steps on one state (donated), the batch on device."""
+def jax_step(stage, config, batch, mesh):
+  """(run, compiled, compile seconds): the library's jit step (`make_steps`, state
+  donated) compiled ahead of time for `batch` on `mesh`; `run(n)` runs n steps on one
+  state, the batch on the devices, and waits for the last."""
   replicated = sharding.replicated(mesh)
   stage_config = config[stage]
   parts, params = state_lib.build_model(config.model, config.seed)
@@ -71,37 +74,45 @@ def jax_step_runner(stage, config, batch, mesh):
   train = steps_lib.make_steps(stage, stage_config, parts, tx, schedule, replicated).train
   holder = [jax.device_put(state_lib.create_train_state(params, tx, config.seed), replicated)]
   device_batch = sharding.global_batch(batch, mesh)
+  step_key = lambda state: jax.random.fold_in(state.rng, state.step)
+  start = time.perf_counter()
+  compiled = train.lower(holder[0], device_batch, step_key(holder[0])).compile()
+  compile_seconds = time.perf_counter() - start
 
   def run(n):
     current = holder[0]
     for _ in range(n):
-      current, metrics = train(current, device_batch, jax.random.fold_in(current.rng, current.step))
+      current, metrics = compiled(current, device_batch, step_key(current))
     jax.block_until_ready(metrics)
     holder[0] = current
 
-  return run
+  return run, compiled, compile_seconds
+
+
+def jax_step_runner(stage, config, batch, mesh):
+  """`run(n)` of `jax_step`."""
+  return jax_step(stage, config, batch, mesh)[0]
 
 
 def time_jax(stage, config, batch, runs, steps):
-  """Median steps/s of the library's jit step, and the seconds of the first (compiling) step."""
-  run = jax_step_runner(stage, config, batch, sharding.make_mesh())
-  start = time.perf_counter()
-  run(1)
-  compile_s = time.perf_counter() - start
+  """Median steps/s of the library's jit step, and its compile seconds (ahead of time)."""
+  run, _, compile_seconds = jax_step(stage, config, batch, sharding.make_mesh())
   run(2)
-  return _median_rate(run, runs, steps), compile_s
+  return _median_rate(run, runs, steps), compile_seconds
 
 
-def time_torch(stage, config, batch, runs, steps):
-  """Median steps/s of the same update in PyTorch (eager, train mode)."""
+def torch_step_runner(stage, config, batch, device="cpu", autocast_dtype=None):
+  """`run(n)`: n updates of the PyTorch twin (train mode) on `device`, waiting for the
+  last; float32 parameters, the forward under `torch.autocast(autocast_dtype)` if given."""
+  device = torch.device(device)
   torch.manual_seed(config.seed)
-  model = torch_cmcl.TorchCMCLNet(config.model).train()
+  model = torch_cmcl.TorchCMCLNet(config.model).to(device).train()
   stage_config = config[stage]
   optimizer = torch_cmcl.make_optimizer(model, stage_config)
   to_torch = lambda tree: {
     k: to_torch(v)
     if isinstance(v, dict)
-    else torch.from_numpy(v.astype(np.int64) if k == "label" else v)
+    else torch.from_numpy(v.astype(np.int64) if k == "label" else v).to(device)
     for k, v in tree.items()
   }
   batch = to_torch(batch)
@@ -110,15 +121,29 @@ def time_torch(stage, config, batch, runs, steps):
       model, optimizer, batch, stage_config.margin, stage_config.clip_norm
     )
   else:
-    weights = torch.tensor(stage_config.class_weights, dtype=torch.float32)
+    weights = torch.tensor(stage_config.class_weights, dtype=torch.float32, device=device)
     step = lambda: torch_cmcl.finetune_step(
       model, optimizer, batch, weights, stage_config.clip_norm
     )
+  autocast = (
+    torch.autocast(device.type, dtype=autocast_dtype)
+    if autocast_dtype is not None
+    else contextlib.nullcontext()
+  )
+  synchronize = torch.cuda.synchronize if device.type == "cuda" else lambda: None
 
   def run(n):
-    for _ in range(n):
-      step()
+    with autocast:
+      for _ in range(n):
+        step()
+    synchronize()
 
+  return run
+
+
+def time_torch(stage, config, batch, runs, steps):
+  """Median steps/s of the same update in PyTorch (eager, train mode, CPU)."""
+  run = torch_step_runner(stage, config, batch)
   run(2)
   return _median_rate(run, runs, steps)
 

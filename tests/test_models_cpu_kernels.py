@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from cmcl_jax.models.conv_utils import conv3d_as_matmul
+from cmcl_jax.models.conv_utils import conv3d_as_frame_convs, conv3d_as_matmul
 from cmcl_jax.models.norms import GroupNorm
 from cmcl_jax.models.video_backbone import VideoBackbone
 
@@ -41,28 +41,36 @@ def test_group_norm_refuses_groups_that_do_not_divide():
     GroupNorm(8, num_groups=4, rngs=nnx.Rngs(0))(jnp.zeros((2, 3, 6)))
 
 
+@pytest.mark.parametrize("form", [conv3d_as_matmul, conv3d_as_frame_convs])
 @pytest.mark.parametrize(
-  "input_shape, strides", [((4, 9, 8), (1, 2, 2)), ((5, 8, 7), (2, 2, 2)), ((4, 6, 6), (1, 1, 1))]
+  "input_shape, strides, kernel_size",
+  [
+    ((4, 9, 8), (1, 2, 2), (3, 3, 3)),
+    ((5, 8, 7), (2, 2, 2), (3, 3, 3)),
+    ((4, 6, 6), (1, 1, 1), (3, 3, 3)),
+    ((6, 7, 6), (2, 1, 2), (2, 3, 1)),
+  ],
 )
-def test_patches_convolution_matches_xla(input_shape, strides):
+def test_cpu_convolution_forms_match_xla(form, input_shape, strides, kernel_size):
   conv = nnx.Conv(
-    3, 5, (3, 3, 3), strides=strides, padding="SAME", use_bias=False, rngs=nnx.Rngs(0)
+    3, 5, kernel_size, strides=strides, padding="SAME", use_bias=False, rngs=nnx.Rngs(0)
   )
   x = jnp.asarray(np.random.default_rng(1).standard_normal((2, *input_shape, 3), np.float32))
   expected = conv(x)
-  actual = conv3d_as_matmul(x, conv.kernel[...], strides)
+  actual = form(x, conv.kernel[...], strides)
   assert actual.shape == expected.shape
   np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_video_backbone_is_the_same_function_with_either_convolution():
-  """Same seed, same parameters; `patches` and `xla` give the same feature map and gradient."""
+@pytest.mark.parametrize("cpu_form", ["patches", "frames"])
+def test_video_backbone_is_the_same_function_with_either_convolution(cpu_form):
+  """Same seed, same parameters; a CPU form and `xla` give the same feature map and gradient."""
   flow = jnp.asarray(np.random.default_rng(2).standard_normal((2, 4, 8, 8, 2), np.float32))
   models = [
     VideoBackbone(
       (4, 8, 8), (4, 8), ((1, 2, 2), (2, 2, 2)), conv_implementation=kind, rngs=nnx.Rngs(0)
     )
-    for kind in ("xla", "patches")
+    for kind in ("xla", cpu_form)
   ]
   outputs, gradients = [], []
   for model in models:

@@ -1,5 +1,8 @@
 """Train steps differentiate only the stage's trainable groups."""
 
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -74,3 +77,25 @@ def test_stop_frozen_gradients_zeroes_exactly_the_frozen_groups():
   assert {g: float(jnp.sum(v["w"])) for g, v in grads.items()} == pytest.approx(
     {"encoder": 0.0, "projection_head": 0.0, "classifier": 4.0}
   )
+
+
+def test_steps_import_without_the_data_and_checkpoint_libraries():
+  """The jit steps import with JAX, Flax and optax alone (a bare GPU machine); the
+  loop's names still resolve from `cmcl_jax.train`, on first use."""
+  code = (
+    "import sys\n"
+    "from cmcl_jax.train import optim, sharding, state, steps\n"
+    "loaded = sorted(m for m in ('grain', 'orbax', 'tensorflow_datasets') if m in sys.modules)\n"
+    "assert not loaded, loaded\n"
+    "import cmcl_jax.train as train\n"
+    "assert train.train_and_evaluate.__module__ == 'cmcl_jax.train.loop'\n"
+    "assert train.Checkpointer.__module__ == 'cmcl_jax.train.checkpoint'\n"
+    "try:\n"
+    "  train.no_such_name\n"
+    "except AttributeError as error:\n"
+    "  assert 'no_such_name' in str(error)\n"
+    "else:\n"
+    "  raise AssertionError('no AttributeError')\n"
+  )
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+  assert result.returncode == 0, result.stderr[-2000:]

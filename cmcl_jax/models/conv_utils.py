@@ -30,7 +30,7 @@ def group_count(channels: int, max_groups: int = 8) -> int:
   return math.gcd(channels, max_groups)
 
 
-CONV_IMPLEMENTATIONS = ("xla", "patches")
+CONV_IMPLEMENTATIONS = ("xla", "patches", "frames")
 
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[tuple[int, int], int]:
@@ -65,3 +65,28 @@ def conv3d_as_matmul(x: jax.Array, kernel: jax.Array, strides: Sequence[int]) ->
     for dt, dh, dw in itertools.product(*(range(k) for k in kernel_shape))
   ]  # fmt: skip
   return jnp.concatenate(patches, axis=-1) @ kernel.reshape(-1, kernel.shape[-1])
+
+
+def conv3d_as_frame_convs(x: jax.Array, kernel: jax.Array, strides: Sequence[int]) -> jax.Array:
+  """A "SAME" 3-D convolution written as one 2-D convolution over frames.
+
+  Each output frame sees kt input frames; those frames are stacked on the channel axis
+  (B·T' frames of kt·C_in channels) and convolved in 2-D with the kernel's (kh, kw,
+  kt·C_in, C_out) form. Arguments and result as `conv3d_as_matmul`'s. On CPU, XLA's
+  2-D convolution of the stacked frames (and its gradients) runs the few-channel
+  convolutions of the video backbone faster than its 3-D convolution or the patch
+  matrix of `conv3d_as_matmul`, which is kt·kh·kw times the input.
+  """
+  kt, kh, kw, c_in, c_out = kernel.shape
+  (low, high), frames_out = same_padding(x.shape[1], kt, strides[0])
+  padded = jnp.pad(x, ((0, 0), (low, high), (0, 0), (0, 0), (0, 0)))
+  stacked = jnp.concatenate(
+    [padded[:, dt : dt + (frames_out - 1) * strides[0] + 1 : strides[0]] for dt in range(kt)],
+    axis=-1,
+  )  # (B, T', H, W, kt·C_in), channel index dt·C_in + c
+  frames = stacked.reshape(-1, *stacked.shape[2:])
+  frame_kernel = jnp.transpose(kernel, (1, 2, 0, 3, 4)).reshape(kh, kw, kt * c_in, c_out)
+  out = jax.lax.conv_general_dilated(
+    frames, frame_kernel, strides[1:], "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+  )
+  return out.reshape(x.shape[0], frames_out, *out.shape[1:])

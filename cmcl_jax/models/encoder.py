@@ -42,7 +42,7 @@ class CrossModalEncoder(nnx.Module):
     flow_shape: (T, H, W) of the optical-flow clips.
     video_channels, video_strides, video_kernel_size, channel_reduction,
       video_conv: the `VideoBackbone` (video_conv is its `conv_implementation`,
-      "xla" or "patches").
+      "xla", "frames" or "patches").
     video_tubelet: (pt, ph, pw) tubelet over the backbone's feature map.
     ecg_length: L, ECG samples per window.
     ecg_num_features: F, hand-made ECG features per window.

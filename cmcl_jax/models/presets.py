@@ -5,7 +5,8 @@
   default  CPU demo: fits the `mecg/default` windows (8 flow fields at 32², 2 s of
            ECG at 250 Hz = 500 samples); 64 video and 100 ECG tokens.
   large    GPU: 16 flow fields at 80², 2 s of ECG at 500 Hz, 100 tokens per stream,
-           bfloat16 compute with float32 parameters.
+           bfloat16 compute with float32 parameters, XLA's own convolution and
+           fused attention (the others use the CPU forms of both).
   paper    `default` with the fusion of the paper's figure: the other stream
            queries each stream (`query_from="other"`), cross-attention in place of
            self-attention (`fusion_layer="cross"`), streams summed
@@ -47,7 +48,7 @@ def model_config(name: str = "default") -> ml_collections.ConfigDict:
     pos_embedding="learned",
     video_kernel_size=(3, 3, 3),
     channel_reduction=4,
-    video_conv="patches",  # the 3-D convolutions as matmuls: CPU (conv_utils)
+    video_conv="frames",  # the 3-D convolutions as 2-D ones over stacked frames: CPU (conv_utils)
     ecg_kernel_size=3,
     ecg_num_features=7,  # len(cmcl_jax.ecg.WINDOW_FEATURE_NAMES)
     dropout=0.1,
@@ -106,6 +107,8 @@ def model_config(name: str = "default") -> ml_collections.ConfigDict:
       depth=4,
       num_heads=8,
       mlp_ratio=4.0,
+      video_conv="xla",  # cuDNN's convolution; the CPU forms are for CPU
+      attention_implementation="fused",  # jax.nn.dot_product_attention
     )
     heads = dict(
       projection_dim=128,

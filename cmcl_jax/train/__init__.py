@@ -5,15 +5,8 @@ fine-tuning (`experiments/train.py` is its command line); `mecg_data(config)` bu
 the stage inputs from the `mecg` TFDS dataset.
 """
 
-from cmcl_jax.train.checkpoint import Checkpointer
-from cmcl_jax.train.loop import (
-  NonFiniteLossError,
-  StageData,
-  StageResult,
-  check_config,
-  run_stage,
-  train_and_evaluate,
-)
+import importlib
+
 from cmcl_jax.train.losses import (
   batch_hard_triplet_loss,
   classification_loss,
@@ -24,6 +17,27 @@ from cmcl_jax.train.losses import (
 from cmcl_jax.train.optim import learning_rate_schedule, make_optimizer
 from cmcl_jax.train.state import TrainState, build_model, create_train_state
 from cmcl_jax.train.steps import eval_step, finetune_step, make_steps, pretrain_step
+
+_LAZY = {
+  "Checkpointer": "checkpoint",
+  "NonFiniteLossError": "loop",
+  "StageData": "loop",
+  "StageResult": "loop",
+  "check_config": "loop",
+  "run_stage": "loop",
+  "train_and_evaluate": "loop",
+}
+"""Names whose modules read data and write checkpoints (grain, orbax), imported on
+first use, so that the model's steps (`steps`, `state`, `optim`, `losses`,
+`sharding`) import with JAX, Flax and optax alone (`benchmarks/accelerator_speed.py`
+on a bare GPU machine)."""
+
+
+def __getattr__(name: str):
+  if name in _LAZY:
+    return getattr(importlib.import_module(f"cmcl_jax.train.{_LAZY[name]}"), name)
+  raise AttributeError(f"module 'cmcl_jax.train' has no attribute {name!r}")
+
 
 __all__ = [
   "Checkpointer",
