@@ -128,7 +128,8 @@ class VideoBackbone(nnx.Module):
       "frames" (the same convolution as one 2-D convolution of the time-stacked
       frames, `conv_utils.conv3d_as_frame_convs`: the fastest on CPU) or "patches"
       (patch matrix × kernel, `conv_utils.conv3d_as_matmul`: 1.4–6× faster than
-      "xla" forward + backward on CPU, "frames" another 8–13 % on the whole step);
+      "xla" forward + backward on CPU; "frames" takes 3–22 % off the whole CPU
+      training step against it, benchmarks/step_levers.py);
       the parameters are the same in all three.
 
   Call: flow (B, T, H, W, in_channels) float32, pixels per frame →
