@@ -26,7 +26,6 @@ weights). Inputs are random arrays already on the device. Prints Markdown tables
 BENCHMARKS.md.
 """
 
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -34,7 +33,7 @@ import torch
 from absl import app, flags
 
 from benchmarks import machine, train_speed
-from cmcl_jax.models import PRESETS, model_config
+from cmcl_jax.models import PRESETS, compiled_flops, model_config
 from cmcl_jax.train import sharding
 from experiments.configs import base
 
@@ -109,10 +108,9 @@ def planned_memory_gib(compiled) -> float | None:
 def time_jax(stage, config, batch, devices, runs, steps):
   """(steps/s, compile s, XLA FLOPs per step, planned GiB per device) on a data mesh
   over `devices`."""
-  mesh = jax.sharding.Mesh(np.asarray(devices), (sharding.DATA_AXIS,))
+  mesh = sharding.make_mesh(devices)
   run, compiled, compile_seconds = train_speed.jax_step(stage, config, batch, mesh)
-  cost = compiled.cost_analysis()
-  flops = float((cost[0] if isinstance(cost, list) else cost).get("flops", float("nan")))
+  flops = compiled_flops(compiled)
   run(2)
   rate = train_speed._median_rate(run, runs, steps)
   return rate, compile_seconds, flops, planned_memory_gib(compiled)
@@ -165,11 +163,7 @@ def main(argv):
   rng = np.random.default_rng(0)
   for stage in ("pretrain", "finetune"):
     batch = train_speed._batch(stage, config, rng)
-    windows = (
-      3 * config.data.pretrain_batch_size
-      if stage == "pretrain"
-      else config.data.finetune_batch_size
-    )
+    windows = train_speed.windows_per_step(stage, config)
     for label, mesh_devices in meshes:
       rate, compile_s, flops, memory = time_jax(
         stage, config, batch, mesh_devices, _RUNS.value, _STEPS.value

@@ -53,6 +53,13 @@ def _batch(stage, config, rng):
   return _windows(encoder, config.data.finetune_batch_size, rng)
 
 
+def windows_per_step(stage, config) -> int:
+  """Windows in one step's batch: 3 a triplet for pre-training."""
+  if stage == "pretrain":
+    return 3 * config.data.pretrain_batch_size
+  return config.data.finetune_batch_size
+
+
 def _median_rate(run_once, runs, steps):
   rates = []
   for _ in range(runs):
@@ -199,11 +206,7 @@ def main(argv):
   print("|---|---|---|---|---|---|---|---|")
   for stage in ("pretrain", "finetune"):
     batch = _batch(stage, config, rng)
-    windows = (
-      3 * config.data.pretrain_batch_size
-      if stage == "pretrain"
-      else config.data.finetune_batch_size
-    )
+    windows = windows_per_step(stage, config)
     jax_rate, compile_s = time_jax(stage, config, batch, runs, steps)
     torch_rate = time_torch(stage, config, batch, runs, steps)
     print(

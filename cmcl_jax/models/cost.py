@@ -20,7 +20,12 @@ def xla_flops(fn, *args) -> float:
   arguments work too.
   """
   jitted = fn if hasattr(fn, "lower") else jax.jit(fn)
-  cost = jitted.lower(*args).compile().cost_analysis()
+  return compiled_flops(jitted.lower(*args).compile())
+
+
+def compiled_flops(compiled: jax.stages.Compiled) -> float:
+  """FLOPs of one call of an already compiled function, as counted by XLA."""
+  cost = compiled.cost_analysis()
   if isinstance(cost, (list, tuple)):  # one entry per program in older jax
     cost = cost[0]
   return float(cost["flops"])

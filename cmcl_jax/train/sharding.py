@@ -33,9 +33,9 @@ def initialize_distributed(config: Mapping) -> None:
   )
 
 
-def make_mesh() -> Mesh:
-  """A mesh with one "data" axis over `jax.devices()` (all processes)."""
-  return Mesh(np.asarray(jax.devices()), (DATA_AXIS,))
+def make_mesh(devices=None) -> Mesh:
+  """A mesh with one "data" axis over `devices` (default `jax.devices()`: all processes)."""
+  return Mesh(np.asarray(jax.devices() if devices is None else devices), (DATA_AXIS,))
 
 
 def replicated(mesh: Mesh) -> NamedSharding:
