@@ -328,20 +328,24 @@ def test_smoke_demo_refuses_overrides_of_its_implicit_config():
   assert "loso_synthetic.py:runlocal" in result.stderr
 
 
-def test_a_spotter_entry_overrides_the_model_and_fine_tuning_for_itself():
+def test_a_spotter_entry_overrides_the_model_fine_tuning_and_sampling_for_itself():
   config = loso_synthetic.get_config("runlocal")
   config.spotters.both.finetune = {"anchor_weight": 0.3, "steps": 7}
   config.spotters.both.encoder = {"depth": 2}
   config.spotters.both.heads = {"classifier_ecg_features": True}
+  config.spotters.both.sampling = {"moving_fraction": 0.75}
   fold = Fold("s1", "s2+s3", builder=None, workdir=None, cache_dir=None)
   both = methods.make_spotter("both", config).training_config(fold)
   assert (both.finetune.anchor_weight, both.finetune.steps, both.model.encoder.depth) == (0.3, 7, 2)
   assert both.model.heads.classifier_ecg_features
+  assert both.data.sampling.moving_fraction == 0.75
+  assert both.data.sampling.heart_fraction == config.data.sampling.heart_fraction
   assert both.finetune.init_from == "streams" and both.model.encoder.modality == "both"
   video = methods.make_spotter("video", config).training_config(fold)
   assert (video.finetune.anchor_weight, video.finetune.steps) == (0.0, config.finetune.steps)
   assert video.model.encoder.depth == config.model.encoder.depth
   assert "classifier_ecg_features" not in video.model.heads
+  assert video.data.sampling.moving_fraction == config.data.sampling.moving_fraction
 
 
 def test_average_with_must_name_a_cmcl_net_spotter_run_before():

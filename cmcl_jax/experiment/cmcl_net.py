@@ -32,7 +32,8 @@ class CmclNetSpotter:
   and `logging` sections under the fold's workdir; peak rule `config.loso.spotting`.
   Its entry's `encoder` fields override `model.encoder` for this spotter (e.g. the
   paper's fusion), its `heads` fields `model.heads` (e.g. `classifier_ecg_features`),
-  its `finetune` fields the `finetune` section; optional fields: `kind` ("micro" or "macro"), `tfds_config` (the
+  its `finetune` fields the `finetune` section, its `sampling` fields
+  `data.sampling` (what its fine-tuning batches hold); optional fields: `kind` ("micro" or "macro"), `tfds_config` (the
   dataset config it trains and scores on, "" for `data.tfds_config`) and `spotting`
   (its own peak rule instead of `loso.spotting`). A fused spotter may start from the same fold's single-modality
   spotters: `start_from` maps a stream to a spotter run before it (listed before it
@@ -110,6 +111,9 @@ class CmclNetSpotter:
     finetune = self._settings.get("finetune")
     if finetune is not None:
       config.finetune.update(finetune.to_dict())
+    sampling = self._settings.get("sampling")
+    if sampling is not None:
+      config.data.sampling.update(sampling.to_dict())
     if self._settings.start_from:
       config.finetune.init_from = "streams"
       config.finetune.init_streams = {
