@@ -41,8 +41,9 @@ def main(argv):
     if _REPORT_ONLY.value:
       folds = loso.finished_folds(config, _WORKDIR.value, dataset.dataset_subjects(builder))
     else:
-      if config.loso.compilation_cache:
-        runtime.use_compilation_cache(f"{_WORKDIR.value}/jax_cache")
+      cache = runtime.compilation_cache_folder(config, _WORKDIR.value)
+      if cache:
+        runtime.use_compilation_cache(cache)
       folds = loso.run_loso(config, _WORKDIR.value)
   except (ValueError, FileNotFoundError) as error:
     raise app.UsageError(str(error)) from None

@@ -115,6 +115,8 @@ def main(argv):
     print(f"\n##### seed {seed} ({number}/{len(seeds)}) #####", flush=True)
     config = _CONFIG.value.copy_and_resolve_references()
     config.seed = seed
+    if not config.loso.compilation_cache_dir:  # seeds after the first skip XLA compilation
+      config.loso.compilation_cache_dir = str(workdir / "jax_cache")
     outcome = end_to_end.run(
       config,
       workdir / f"seed_{seed}",

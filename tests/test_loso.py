@@ -114,16 +114,22 @@ def test_loso_runs_resumes_and_reports(tmp_path):
   ):
     loso.run_loso(changed, tmp_path / "loso")
   # Which folds and spotters to run is not part of a spotter's result, nor where the
-  # data lie: a run of a subset of them reads theirs back.
+  # data or the compiled programs lie: a run of a subset of them reads theirs back.
   changed = config.copy_and_resolve_references()
   changed.loso.folds = subjects[0]
   changed.loso.spotters, changed.loso.ccf.spotters = ("both",), ("both",)
   changed.data.data_dir = os.path.relpath(config.data.data_dir)
+  changed.loso.compilation_cache_dir = str(tmp_path / "shared_jax_cache")
   (subset,) = loso.run_loso(changed, tmp_path / "loso").values()
   assert subset["variants"] == {
     k: v for k, v in folds[subjects[0]]["variants"].items() if k.startswith("both")
   }
   assert spotted.stat().st_mtime_ns == before
+  # Runs of an older cmcl_jax stored the cache switch in their config: still read back.
+  stored = json.loads(spotted.read_text())
+  stored["config"]["loso.compilation_cache"] = True
+  spotted.write_text(json.dumps(stored))
+  assert loso.run_loso(changed, tmp_path / "loso") == {subjects[0]: subset}
   # A finished spotter whose own entry changed is refused too.
   changed.spotters.motion.spotting.smoothing_frames = 2.0
   changed.loso.spotters = ("motion", "both")

@@ -66,10 +66,12 @@ RESULT_INDEPENDENT_FIELDS = (
   "data.raw_dir",
   "loso.spotters",
   "loso.ccf.spotters",
+  "loso.compilation_cache",
+  "loso.compilation_cache_dir",
 )
 """Fields no spotter's fold result depends on: which folds and spotters a run picks,
-and where the dataset lies (a moved dataset gives the same folds; another dataset has
-other subject ids)."""
+where the dataset lies (a moved dataset gives the same folds; another dataset has
+other subject ids) and where compiled programs are kept."""
 
 
 def spotter_config(config, name: str) -> dict:
@@ -95,6 +97,8 @@ def _read_finished(path: epath.Path, wanted: dict) -> dict:
   """A finished spotter's result, if it was run with this config; else a clear error."""
   result = json.loads(path.read_text())
   stored = result.get("config")
+  if stored is not None:  # runs of an older cmcl_jax stored some of these fields
+    stored = {k: v for k, v in stored.items() if k not in RESULT_INDEPENDENT_FIELDS}
   if stored == wanted:
     return result
   where = (

@@ -7,17 +7,35 @@ calls them itself; `experiments/*.py` do, once, at start.
 from __future__ import annotations
 
 import logging as python_logging
+import os
 
 import jax
 from absl import logging
 from etils import epath
+from jax.experimental.compilation_cache import compilation_cache
 
 
 def use_compilation_cache(directory: epath.PathLike) -> None:
-  """Persists compiled programs under `directory`: every LOSO fold trains the same
-  programs, so folds after the first (and reruns) skip XLA compilation."""
-  jax.config.update("jax_compilation_cache_dir", str(directory))
+  """Persists compiled programs under `directory` (`~` expanded): every LOSO fold
+  trains the same programs, so folds after the first (and reruns, and other runs
+  given the same folder) skip XLA compilation. Results do not depend on it.
+
+  JAX opens its cache folder once per process; a later call with another folder
+  closes the first, so that each run writes where it says.
+  """
+  directory = os.path.expanduser(os.fspath(directory))
+  if jax.config.jax_compilation_cache_dir not in (None, "", directory):
+    compilation_cache.reset_cache()
+  jax.config.update("jax_compilation_cache_dir", directory)
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def compilation_cache_folder(config, loso_workdir: epath.PathLike) -> str | None:
+  """The folder `config.loso` asks for: `compilation_cache_dir`, or
+  `<loso_workdir>/jax_cache` when that is ""; None when `compilation_cache` is off."""
+  if not config.loso.compilation_cache:
+    return None
+  return config.loso.compilation_cache_dir or os.fspath(epath.Path(loso_workdir) / "jax_cache")
 
 
 class QuietCheckpointLogs(python_logging.Filter):

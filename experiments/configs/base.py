@@ -189,7 +189,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     spotters=("video", "ecg", "both"),  # the `spotters` entries each fold runs, in order
     folds="",  # "" → every subject; "s1,s2" → only these held-out subjects
     score_batch_size=64,
-    compilation_cache=True,  # <workdir>/jax_cache: folds after the first skip XLA
+    compilation_cache=True,  # folds after the first skip XLA compilation
+    # "" → <LOSO workdir>/jax_cache; a folder shared by runs (e.g. "~/.cache/cmcl_jax")
+    # lets every later run skip it too (the seed study shares <its workdir>/jax_cache).
+    compilation_cache_dir="",
     spotting=dict(  # the peak rule: score curve → candidate clips (`spotting.proposals`)
       smoothing_frames=4.0,  # Gaussian σ of the per-frame score curve
       # A clip is 2·26 + 1 = 53 frames (0.35 s at 150 fps): IoU ≥ 0.5 with any
