@@ -82,9 +82,7 @@ def _loso(config, workdir: Path, builder, timings: "_Timings") -> dict:
   """Stage 3: LOSO over every fold (resumed); fold results by subject."""
   subjects = dataset.fold_subjects(dataset.dataset_subjects(builder), config.loso.folds)
   finished = len(loso.finished_folds(config, workdir / "loso", subjects))
-  cache = runtime.compilation_cache_folder(config, workdir / "loso")
-  if cache:
-    runtime.use_compilation_cache(cache)
+  runtime.use_compilation_cache(runtime.compilation_cache_folder(config, workdir / "loso"))
   start = time.perf_counter()
   folds = loso.run_loso(config, workdir / "loso")
   state = "done" if finished == len(subjects) else "resumed" if finished else "fresh"

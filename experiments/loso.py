@@ -41,9 +41,7 @@ def main(argv):
     if _REPORT_ONLY.value:
       folds = loso.finished_folds(config, _WORKDIR.value, dataset.dataset_subjects(builder))
     else:
-      cache = runtime.compilation_cache_folder(config, _WORKDIR.value)
-      if cache:
-        runtime.use_compilation_cache(cache)
+      runtime.use_compilation_cache(runtime.compilation_cache_folder(config, _WORKDIR.value))
       folds = loso.run_loso(config, _WORKDIR.value)
   except (ValueError, FileNotFoundError) as error:
     raise app.UsageError(str(error)) from None

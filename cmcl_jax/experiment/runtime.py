@@ -15,14 +15,17 @@ from etils import epath
 from jax.experimental.compilation_cache import compilation_cache
 
 
-def use_compilation_cache(directory: epath.PathLike) -> None:
-  """Persists compiled programs under `directory` (`~` expanded): every LOSO fold
-  trains the same programs, so folds after the first (and reruns, and other runs
-  given the same folder) skip XLA compilation. Results do not depend on it.
+def use_compilation_cache(directory: epath.PathLike | None) -> None:
+  """Persists compiled programs under `directory` (`~` expanded; None does nothing,
+  see `compilation_cache_folder`): every LOSO fold trains the same programs, so
+  folds after the first (and reruns, and other runs given the same folder) skip XLA
+  compilation. Results do not depend on it.
 
   JAX opens its cache folder once per process; a later call with another folder
   closes the first, so that each run writes where it says.
   """
+  if directory is None:
+    return
   directory = os.path.expanduser(os.fspath(directory))
   if jax.config.jax_compilation_cache_dir not in (None, "", directory):
     compilation_cache.reset_cache()
