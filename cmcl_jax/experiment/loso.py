@@ -74,6 +74,11 @@ where the dataset lies (a moved dataset gives the same folds; another dataset ha
 other subject ids) and where compiled programs are kept."""
 
 
+def _result_dependent(flat: dict) -> dict:
+  """`flat` without `RESULT_INDEPENDENT_FIELDS`."""
+  return {k: v for k, v in flat.items() if k not in RESULT_INDEPENDENT_FIELDS}
+
+
 def spotter_config(config, name: str) -> dict:
   """The config a spotter's fold result depends on, as stored in its `spotted.json`:
   flat "section.field" keys, without `RESULT_INDEPENDENT_FIELDS` and the entries of
@@ -85,9 +90,7 @@ def spotter_config(config, name: str) -> dict:
   depends_on = {name, *entry.get("start_from", {}).values(), entry.get("average_with", "")}
   others = [f"spotters.{s}." for s in config.spotters.keys() if s not in depends_on]
   kept = {
-    k: v
-    for k, v in flat.items()
-    if k not in RESULT_INDEPENDENT_FIELDS and not any(k.startswith(o) for o in others)
+    k: v for k, v in _result_dependent(flat).items() if not any(k.startswith(o) for o in others)
   }
   kept["ccf"] = name in config.loso.ccf.spotters
   return kept
@@ -97,8 +100,8 @@ def _read_finished(path: epath.Path, wanted: dict) -> dict:
   """A finished spotter's result, if it was run with this config; else a clear error."""
   result = json.loads(path.read_text())
   stored = result.get("config")
-  if stored is not None:  # runs of an older cmcl_jax stored some of these fields
-    stored = {k: v for k, v in stored.items() if k not in RESULT_INDEPENDENT_FIELDS}
+  if stored is not None:  # runs of an older cmcl_jax stored some independent fields
+    stored = _result_dependent(stored)
   if stored == wanted:
     return result
   where = (

@@ -40,6 +40,11 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[tuple[int, int], 
   return (total // 2, total - total // 2), out
 
 
+def _taps(start: int, out: int, stride: int) -> slice:
+  """The `out` input positions a kernel tap at offset `start` meets, every `stride`."""
+  return slice(start, start + (out - 1) * stride + 1, stride)
+
+
 def conv3d_as_matmul(x: jax.Array, kernel: jax.Array, strides: Sequence[int]) -> jax.Array:
   """A "SAME" 3-D convolution written as gather-patches-then-matmul (im2col).
 
@@ -59,11 +64,9 @@ def conv3d_as_matmul(x: jax.Array, kernel: jax.Array, strides: Sequence[int]) ->
   pads, outs = zip(*(same_padding(n, k, s) for n, k, s in zip(x.shape[1:4], kernel_shape, strides)))
   padded = jnp.pad(x, ((0, 0), *pads, (0, 0)))
   patches = [
-    padded[:, dt : dt + (outs[0] - 1) * strides[0] + 1 : strides[0],
-           dh : dh + (outs[1] - 1) * strides[1] + 1 : strides[1],
-           dw : dw + (outs[2] - 1) * strides[2] + 1 : strides[2], :]
-    for dt, dh, dw in itertools.product(*(range(k) for k in kernel_shape))
-  ]  # fmt: skip
+    padded[:, *(_taps(d, out, s) for d, out, s in zip(offsets, outs, strides)), :]
+    for offsets in itertools.product(*(range(k) for k in kernel_shape))
+  ]
   return jnp.concatenate(patches, axis=-1) @ kernel.reshape(-1, kernel.shape[-1])
 
 
@@ -81,7 +84,7 @@ def conv3d_as_frame_convs(x: jax.Array, kernel: jax.Array, strides: Sequence[int
   (low, high), frames_out = same_padding(x.shape[1], kt, strides[0])
   padded = jnp.pad(x, ((0, 0), (low, high), (0, 0), (0, 0), (0, 0)))
   stacked = jnp.concatenate(
-    [padded[:, dt : dt + (frames_out - 1) * strides[0] + 1 : strides[0]] for dt in range(kt)],
+    [padded[:, _taps(dt, frames_out, strides[0])] for dt in range(kt)],
     axis=-1,
   )  # (B, T', H, W, kt·C_in), channel index dt·C_in + c
   frames = stacked.reshape(-1, *stacked.shape[2:])
