@@ -2,6 +2,7 @@
 
     python -m benchmarks.train_speed                      # ≈ 6 min on 2 cores
     python -m benchmarks.train_speed --config=experiments/configs/smoke.py --runs=3
+    python -m benchmarks.train_speed --batch_scales=0.25,0.5,1,2   # the ratio by batch size
 
 Model, batch sizes and optimizer come from the config (default: the `synthetic`
 preset): pre-training is one batch-hard triplet update of `pretrain_batch_size`
@@ -11,9 +12,12 @@ triplets (3 windows each), fine-tuning one class-weighted cross-entropy update o
 random arrays already in memory, so only the step is timed. For each stage and
 framework: warm-up (JAX: compile), then `--runs` timed runs of `--steps` steps each;
 steps/s is the median over runs. Prints a Markdown table for BENCHMARKS.md.
+`--batch_scales` repeats both stages with the config's batch sizes times each scale
+(rounded, at least 1 triplet or window), one row each.
 """
 
 import contextlib
+import itertools
 import statistics
 import time
 
@@ -32,6 +36,9 @@ _CONFIG = config_flags.DEFINE_config_file(
 )
 _RUNS = flags.DEFINE_integer("runs", 5, "Timed runs per stage and framework.")
 _STEPS = flags.DEFINE_integer("steps", 3, "Steps per timed run.")
+_BATCH_SCALES = flags.DEFINE_list(
+  "batch_scales", ["1"], "Factors on the config's batch sizes; a row per stage and factor."
+)
 
 
 def _windows(encoder, count, rng):
@@ -51,6 +58,15 @@ def _batch(stage, config, rng):
     size = config.data.pretrain_batch_size
     return {v: _windows(encoder, size, rng) for v in steps_lib.VIEWS}
   return _windows(encoder, config.data.finetune_batch_size, rng)
+
+
+def scaled_batches(config, scale: float):
+  """A copy of `config` whose pre-training triplets and fine-tuning windows per step
+  are its own times `scale`, rounded, at least 1."""
+  scaled = config.copy_and_resolve_references()
+  for field in ("pretrain_batch_size", "finetune_batch_size"):
+    scaled.data[field] = max(1, round(config.data[field] * scale))
+  return scaled
 
 
 def windows_per_step(stage, config) -> int:
@@ -204,11 +220,12 @@ def main(argv):
     "PyTorch samples/s | JAX / PyTorch | JAX compile s |"
   )
   print("|---|---|---|---|---|---|---|---|")
-  for stage in ("pretrain", "finetune"):
-    batch = _batch(stage, config, rng)
-    windows = windows_per_step(stage, config)
-    jax_rate, compile_s = time_jax(stage, config, batch, runs, steps)
-    torch_rate = time_torch(stage, config, batch, runs, steps)
+  for stage, scale in itertools.product(("pretrain", "finetune"), map(float, _BATCH_SCALES.value)):
+    scaled = scaled_batches(config, scale)
+    batch = _batch(stage, scaled, rng)
+    windows = windows_per_step(stage, scaled)
+    jax_rate, compile_s = time_jax(stage, scaled, batch, runs, steps)
+    torch_rate = time_torch(stage, scaled, batch, runs, steps)
     print(
       f"| {stage} | {windows} | {jax_rate:.2f} | {jax_rate * windows:.0f} | "
       f"{torch_rate:.2f} | {torch_rate * windows:.0f} | "

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from cmcl_jax.models.activations import gelu
 from cmcl_jax.models.conv_utils import conv3d_as_frame_convs, conv3d_as_matmul
 from cmcl_jax.models.norms import GroupNorm
 from cmcl_jax.models.video_backbone import VideoBackbone
@@ -32,6 +33,17 @@ def test_group_norm_matches_flax(shape):
   np.testing.assert_allclose(ours_x, flax_x, rtol=1e-3, atol=1e-5)
   for name in ("scale", "bias"):
     np.testing.assert_allclose(ours_p[name][...], flax_p[name][...], rtol=1e-3, atol=1e-5)
+
+
+def test_gelu_is_jax_exact_gelu():
+  x = jnp.linspace(-12.0, 12.0, 4001, dtype=jnp.float32)
+  # 1 + erf cancels in the negative tail, where |GELU| < 2e-6: absolute error < 1e-6.
+  np.testing.assert_allclose(gelu(x), jax.nn.gelu(x, approximate=False), rtol=2e-6, atol=1e-6)
+  ours, theirs = (
+    jax.vmap(jax.grad(f))(x) for f in (gelu, lambda v: jax.nn.gelu(v, approximate=False))
+  )
+  np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+  assert gelu(x.astype(jnp.bfloat16)).dtype == jnp.bfloat16
 
 
 def test_group_norm_refuses_groups_that_do_not_divide():

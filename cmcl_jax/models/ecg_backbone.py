@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from cmcl_jax.models.activations import gelu
 from cmcl_jax.models.conv_utils import conv_kernel_init, group_count
 from cmcl_jax.models.norms import GroupNorm
 
@@ -60,9 +61,9 @@ class TemporalBlock(nnx.Module):
     self.conv2, self.norm2 = conv(), norm()
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    h = jax.nn.gelu(self.norm1(self.conv1(x)), approximate=False)
+    h = gelu(self.norm1(self.conv1(x)))
     h = self.norm2(self.conv2(h))
-    return jax.nn.gelu(x + h, approximate=False)
+    return gelu(x + h)
 
 
 class ECGBackbone(nnx.Module):

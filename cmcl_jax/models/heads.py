@@ -4,6 +4,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from cmcl_jax.models.activations import gelu
+
 
 class ProjectionHead(nnx.Module):
   """Linear → GELU → Linear → L2 normalisation, for the triplet loss.
@@ -25,7 +27,7 @@ class ProjectionHead(nnx.Module):
     self.output = nnx.Linear(hidden_dim, out_dim, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    z = self.output(jax.nn.gelu(self.hidden(x), approximate=False))
+    z = self.output(gelu(self.hidden(x)))
     z = z.astype(jnp.float32)
     # The floor keeps the gradient finite for an all-zero row.
     norm = jnp.sqrt(jnp.maximum(jnp.sum(z * z, axis=-1, keepdims=True), 1e-12))
@@ -57,6 +59,6 @@ class Classifier(nnx.Module):
     )
 
   def __call__(self, x: jax.Array, deterministic: bool | None = None) -> jax.Array:
-    h = jax.nn.gelu(self.hidden(x), approximate=False)
+    h = gelu(self.hidden(x))
     h = self.dropout(h, deterministic=deterministic)
     return self.output(h).astype(jnp.float32)

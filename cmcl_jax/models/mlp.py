@@ -4,6 +4,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from cmcl_jax.models.activations import gelu
+
 
 class MLP(nnx.Module):
   """Linear → GELU → dropout → Linear → dropout, applied to every token.
@@ -31,6 +33,6 @@ class MLP(nnx.Module):
     self.dropout = nnx.Dropout(dropout, deterministic=True, rngs=rngs)
 
   def __call__(self, x: jax.Array, deterministic: bool | None = None) -> jax.Array:
-    x = jax.nn.gelu(self.hidden(x), approximate=False)
+    x = gelu(self.hidden(x))
     x = self.dropout(x, deterministic=deterministic)
     return self.dropout(self.output(x), deterministic=deterministic)

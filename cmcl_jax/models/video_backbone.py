@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from cmcl_jax.models.activations import gelu
 from cmcl_jax.models.conv_utils import (
   CONV_IMPLEMENTATIONS,
   conv3d_as_frame_convs,
@@ -110,7 +111,7 @@ class _ConvStage(nnx.Module):
       x = conv(x.astype(kernel.dtype), kernel, self.conv.strides)
     else:
       x = self.conv(x)
-    return self.attention(jax.nn.gelu(self.norm(x), approximate=False))
+    return self.attention(gelu(self.norm(x)))
 
 
 class VideoBackbone(nnx.Module):
