@@ -9,9 +9,10 @@ preset): pre-training is one batch-hard triplet update of `pretrain_batch_size`
 triplets (3 windows each), fine-tuning one class-weighted cross-entropy update of
 `finetune_batch_size` windows; AdamW with global-norm clipping in both frameworks
 (`benchmarks/torch_cmcl.py` is the PyTorch twin, same parameter count). Inputs are
-random arrays already in memory, so only the step is timed. For each stage and
-framework: warm-up (JAX: compile), then `--runs` timed runs of `--steps` steps each;
-steps/s is the median over runs. Prints a Markdown table for BENCHMARKS.md.
+random arrays already in memory, so only the step is timed. For each stage: both
+frameworks built and warmed up (JAX compiled ahead of time), then `--runs` timed runs
+of `--steps` steps each, alternating (JAX, PyTorch, JAX, …) so that a drift in the
+machine's speed falls on both alike; steps/s is the median over runs. Prints a Markdown table for BENCHMARKS.md.
 `--batch_scales` repeats both stages with the config's batch sizes times each scale
 (rounded, at least 1 triplet or window), one row each.
 """
@@ -117,11 +118,18 @@ def jax_step_runner(stage, config, batch, mesh):
   return jax_step(stage, config, batch, mesh)[0]
 
 
-def time_jax(stage, config, batch, runs, steps):
-  """Median steps/s of the library's jit step, and its compile seconds (ahead of time)."""
-  run, _, compile_seconds = jax_step(stage, config, batch, sharding.make_mesh())
-  run(2)
-  return _median_rate(run, runs, steps), compile_seconds
+def interleaved_rates(runners: dict, runs: int, steps: int) -> dict:
+  """Median steps/s of each `run(n)` of `runners` over `runs` alternating rounds,
+  after two warm-up steps each."""
+  for run in runners.values():
+    run(2)
+  rates = {name: [] for name in runners}
+  for _ in range(runs):
+    for name, run in runners.items():
+      start = time.perf_counter()
+      run(steps)
+      rates[name].append(steps / (time.perf_counter() - start))
+  return {name: statistics.median(values) for name, values in rates.items()}
 
 
 def torch_step_runner(stage, config, batch, device="cpu", autocast_dtype=None):
@@ -162,13 +170,6 @@ def torch_step_runner(stage, config, batch, device="cpu", autocast_dtype=None):
     synchronize()
 
   return run
-
-
-def time_torch(stage, config, batch, runs, steps):
-  """Median steps/s of the same update in PyTorch (eager, train mode, CPU)."""
-  run = torch_step_runner(stage, config, batch)
-  run(2)
-  return _median_rate(run, runs, steps)
 
 
 def check_same_function(config, batch_size: int = 4) -> float:
@@ -224,8 +225,10 @@ def main(argv):
     scaled = scaled_batches(config, scale)
     batch = _batch(stage, scaled, rng)
     windows = windows_per_step(stage, scaled)
-    jax_rate, compile_s = time_jax(stage, scaled, batch, runs, steps)
-    torch_rate = time_torch(stage, scaled, batch, runs, steps)
+    run_jax, _, compile_s = jax_step(stage, scaled, batch, sharding.make_mesh())
+    run_torch = torch_step_runner(stage, scaled, batch)
+    rates = interleaved_rates({"jax": run_jax, "torch": run_torch}, runs, steps)
+    jax_rate, torch_rate = rates["jax"], rates["torch"]
     print(
       f"| {stage} | {windows} | {jax_rate:.2f} | {jax_rate * windows:.0f} | "
       f"{torch_rate:.2f} | {torch_rate * windows:.0f} | "
