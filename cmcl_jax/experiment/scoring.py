@@ -9,6 +9,7 @@ and P(ME) of each window.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 
 import jax
@@ -37,8 +38,11 @@ class TrialScores:
   scores: np.ndarray
 
 
+@functools.lru_cache(maxsize=16)
 def probability_fn(parts: ModelParts):
-  """jit-compiled (params, batch) → (B,) P(ME) of the model's classifier, eval mode."""
+  """jit-compiled (params, batch) → (B,) P(ME) of the model's classifier, eval mode;
+  one per model in a process (equal `ModelParts` share it, so later LOSO folds
+  reuse the compiled program)."""
 
   def probability(params: nnx.State, batch: Mapping[str, jax.Array]) -> jax.Array:
     model = merge_model(parts, params, None)

@@ -7,11 +7,13 @@ key complete `TrainState`.
 """
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 
 import flax.struct
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import nnx
 
@@ -35,13 +37,38 @@ class TrainState:
   rng: jax.Array
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class ModelParts:
-  """The parts of the split model that steps close over (module docstring)."""
+  """The parts of the split model that steps close over (module docstring).
+
+  Two parts are equal (and hash alike) when they split the same model with the same
+  dropout streams, so that steps compiled for one serve the other: a LOSO run builds
+  the same model in every fold and compiles its steps once (`cmcl_jax.train.loop`,
+  `cmcl_jax.experiment.scoring`).
+  """
 
   train_graphdef: nnx.GraphDef
   eval_graphdef: nnx.GraphDef
   rng_state: nnx.State
+
+  @functools.cached_property
+  def _identity(self) -> tuple:
+    def raw(x):
+      if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+        x = jax.random.key_data(x)
+      return np.asarray(x).tobytes()
+
+    streams = tuple(
+      (jax.tree_util.keystr(path), raw(x))
+      for path, x in jax.tree_util.tree_leaves_with_path(self.rng_state)
+    )
+    return (self.train_graphdef, self.eval_graphdef, streams)
+
+  def __eq__(self, other) -> bool:
+    return isinstance(other, ModelParts) and self._identity == other._identity
+
+  def __hash__(self) -> int:
+    return hash(self._identity)
 
 
 def build_model(model_config: Mapping, seed: int) -> tuple[ModelParts, nnx.State]:
