@@ -8,7 +8,7 @@ CMCL-Net sized for 2 CPU cores; the fused model a classifier trained on the fold
 video and ECG encoders, frozen), the paper's fusion trained from scratch, MDMD and SOFTNet; spots and
 filters, then writes the paper's Table 3 and Table 2 analogues and figures under
 `<workdir>/results/`. The whole demo (`python -m experiments.demo`) with this config
-takes ≈ 12 min on 2 cores. `loso_synthetic.py:runlocal` is the same on the
+takes 8–10 min on 2 cores. `loso_synthetic.py:runlocal` is the same on the
 `tiny` dataset and model with a few steps per fold (`python -m experiments.demo
 --smoke`; tests). Why each setting: docs/development.md, "Why the demo config is set
 as it is".
