@@ -1,5 +1,8 @@
 """A process builds a model's steps once: equal model parts share them across folds."""
 
+import jax
+import numpy as np
+
 from cmcl_jax.experiment import scoring
 from cmcl_jax.train import loop, sharding, state as state_lib
 from experiments.configs import smoke
@@ -44,3 +47,16 @@ def test_scoring_reuses_the_compiled_forward_of_an_equal_model():
   _, other, _ = _parts(seed=1)
   assert scoring.probability_fn(again) is scoring.probability_fn(parts)
   assert scoring.probability_fn(other) is not scoring.probability_fn(parts)
+
+
+def test_a_rebuilt_model_is_the_same_with_buffers_of_its_own():
+  _, parts, params = _parts()
+  _, again, params_again = _parts()
+  assert again == parts
+  first, second = jax.tree.leaves(params), jax.tree.leaves(params_again)
+  for a, b in zip(first, second):
+    np.testing.assert_array_equal(a, b)
+  first[0].delete()  # what a donating train step does to its state's buffers
+  assert np.isfinite(np.asarray(second[0])).all()
+  _, _, params_wider = _parts(dim=24)
+  assert [x.shape for x in jax.tree.leaves(params_wider)] != [x.shape for x in second]

@@ -27,6 +27,13 @@ def config_fields(config) -> dict:
   return flat_fields(json.loads(config.to_json_best_effort()))
 
 
+def config_key(section) -> str:
+  """Hashable text of a config section (a ConfigDict or a plain mapping): its JSON
+  with sorted keys, equal for equal sections."""
+  plain = section.to_dict() if hasattr(section, "to_dict") else dict(section)
+  return json.dumps(plain, sort_keys=True, default=repr)
+
+
 def differences(stored: dict, wanted: dict) -> str:
   """ "" when the flat fields agree, else "N fields differ: field: old → new, …"."""
   differ = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))

@@ -180,9 +180,7 @@ def stage_steps(name: str, stage, parts: ModelParts, params, replicated) -> tupl
   """
   key = (
     name,
-    json.dumps(
-      stage.to_dict() if hasattr(stage, "to_dict") else dict(stage), sort_keys=True, default=repr
-    ),
+    config_fields.config_key(stage),
     parts,
     jax.tree.structure(params),
     tuple((x.shape, str(x.dtype)) for x in jax.tree.leaves(params)),
