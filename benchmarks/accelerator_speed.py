@@ -111,8 +111,7 @@ def time_jax(stage, config, batch, devices, runs, steps):
   mesh = sharding.make_mesh(devices)
   run, compiled, compile_seconds = train_speed.jax_step(stage, config, batch, mesh)
   flops = compiled_flops(compiled)
-  run(2)
-  rate = train_speed._median_rate(run, runs, steps)
+  rate = train_speed.interleaved_rates({"jax": run}, runs, steps)["jax"]
   return rate, compile_seconds, flops, planned_memory_gib(compiled)
 
 
@@ -124,8 +123,7 @@ def time_torch(stage, config, batch, runs, steps, dtype):
   run = train_speed.torch_step_runner(stage, config, batch, device, autocast_dtype)
   if device == "cuda":
     torch.cuda.reset_peak_memory_stats()
-  run(2)
-  rate = train_speed._median_rate(run, runs, steps)
+  rate = train_speed.interleaved_rates({"torch": run}, runs, steps)["torch"]
   return rate, torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None
 
 

@@ -12,7 +12,8 @@ triplets (3 windows each), fine-tuning one class-weighted cross-entropy update o
 random arrays already in memory, so only the step is timed. For each stage: both
 frameworks built and warmed up (JAX compiled ahead of time), then `--runs` timed runs
 of `--steps` steps each, alternating (JAX, PyTorch, JAX, …) so that a drift in the
-machine's speed falls on both alike; steps/s is the median over runs. Prints a Markdown table for BENCHMARKS.md.
+machine's speed falls on both alike; steps/s is the median over runs. Prints a
+Markdown table for BENCHMARKS.md.
 `--batch_scales` repeats both stages with the config's batch sizes times each scale
 (rounded, at least 1 triplet or window), one row each.
 """
@@ -77,15 +78,6 @@ def windows_per_step(stage, config) -> int:
   return config.data.finetune_batch_size
 
 
-def _median_rate(run_once, runs, steps):
-  rates = []
-  for _ in range(runs):
-    start = time.perf_counter()
-    run_once(steps)
-    rates.append(steps / (time.perf_counter() - start))
-  return statistics.median(rates)
-
-
 def jax_step(stage, config, batch, mesh):
   """(run, compiled, compile seconds): the library's jit step (`make_steps`, state
   donated) compiled ahead of time for `batch` on `mesh`; `run(n)` runs n steps on one
@@ -119,8 +111,8 @@ def jax_step_runner(stage, config, batch, mesh):
 
 
 def interleaved_rates(runners: dict, runs: int, steps: int) -> dict:
-  """Median steps/s of each `run(n)` of `runners` over `runs` alternating rounds,
-  after two warm-up steps each."""
+  """Median steps/s of each `run(n)` of `runners` ({name: run}) over `runs`
+  alternating rounds of `steps` steps, after two warm-up steps each."""
   for run in runners.values():
     run(2)
   rates = {name: [] for name in runners}
