@@ -31,7 +31,14 @@ from jax.experimental import multihost_utils
 
 from cmcl_jax.train import config_fields, losses, optim, reporting, sharding, warm_start
 from cmcl_jax.train.checkpoint import Checkpointer
-from cmcl_jax.train.state import ModelParts, TrainState, build_model, create_train_state, transplant
+from cmcl_jax.train.state import (
+  ModelParts,
+  TrainState,
+  build_model,
+  create_train_state,
+  remembered,
+  transplant,
+)
 from cmcl_jax.train.steps import VIEWS, make_steps
 
 STAGES = ("pretrain", "finetune")
@@ -172,27 +179,21 @@ _steps_cache: dict[tuple, tuple] = {}
 
 def stage_steps(name: str, stage, parts: ModelParts, params, replicated) -> tuple:
   """(optimizer, `make_steps`) of one stage, built once per process for each stage
-  config, model and parameter shapes (the `_STEPS_KEPT` latest are kept).
+  config and model (the `_STEPS_KEPT` latest are kept); `params` only shapes the
+  optimizer, and equal parts give equal parameter trees.
 
   A LOSO run trains the same models in every fold; steps built anew would be
   traced, lowered and read back from the compilation cache again each time (≈ 3 s
   a model and fold for the demo's).
   """
-  key = (
-    name,
-    config_fields.config_key(stage),
-    parts,
-    jax.tree.structure(params),
-    tuple((x.shape, str(x.dtype)) for x in jax.tree.leaves(params)),
-    replicated,
-  )
-  if key not in _steps_cache:
-    if len(_steps_cache) >= _STEPS_KEPT:
-      _steps_cache.pop(next(iter(_steps_cache)))
+
+  def build():
     tx = optim.make_optimizer(stage, params)
     schedule = optim.learning_rate_schedule(stage)
-    _steps_cache[key] = (tx, make_steps(name, stage, parts, tx, schedule, replicated))
-  return _steps_cache[key]
+    return tx, make_steps(name, stage, parts, tx, schedule, replicated)
+
+  key = (name, config_fields.config_key(stage), parts, replicated)
+  return remembered(_steps_cache, key, build, _STEPS_KEPT)
 
 
 def run_stage(name: str, config, workdir: epath.PathLike, data: StageData) -> StageResult:

@@ -8,7 +8,8 @@ key complete `TrainState`.
 
 import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import flax.struct
 import jax
@@ -72,6 +73,16 @@ class ModelParts:
     return hash(self._identity)
 
 
+def remembered(cache: dict, key, build: Callable[[], Any], kept: int):
+  """`cache[key]`, made by `build()` the first time; past `kept` entries the oldest
+  is dropped. The per-process stores of what a LOSO run builds in every fold."""
+  if key not in cache:
+    if len(cache) >= kept:
+      cache.pop(next(iter(cache)))
+    cache[key] = build()
+  return cache[key]
+
+
 _BUILT_KEPT = 8
 _built: dict[tuple[str, int], tuple] = {}
 
@@ -89,15 +100,16 @@ def build_model(model_config: Mapping, seed: int) -> tuple[ModelParts, nnx.State
     building a model runs its initialisers op by op (≈ 0.7 s for the demo's), and
     a LOSO run builds the same models in every fold.
   """
-  key = (config_key(model_config), seed)
-  if key not in _built:
-    if len(_built) >= _BUILT_KEPT:
-      _built.pop(next(iter(_built)))
-    _built[key] = _split_new_model(model_config, seed)
-  parts, params = _built[key]
-  # Fresh containers and buffers: a train step donates its state's buffers.
-  fresh_streams = jax.tree.map(lambda x: x, parts.rng_state)
-  return dataclasses.replace(parts, rng_state=fresh_streams), jax.tree.map(jnp.copy, params)
+  parts, params = remembered(
+    _built,
+    (config_key(model_config), seed),
+    lambda: _split_new_model(model_config, seed),
+    _BUILT_KEPT,
+  )
+  # The caller's own parts (sharing the graphs and streams, which are never written:
+  # `merge_model` copies what it reseeds) and parameters (copied: a train step
+  # donates its state's buffers).
+  return dataclasses.replace(parts), jax.tree.map(jnp.copy, params)
 
 
 def _split_new_model(model_config: Mapping, seed: int) -> tuple[ModelParts, nnx.State]:
